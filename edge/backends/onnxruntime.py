@@ -1,0 +1,38 @@
+"""ONNX Runtime on the CPU: the default backend and the reference for every other."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.backends.base import Backend
+from edge.errors import ModelError
+from edge.models.onnx_file import TensorInfo
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def __init__(self, onnx_path: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own untyped errors for every load failure
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{onnx_path}: ONNX Runtime cannot load the model: {first[:200]}") from None
+        self.inputs = tuple(TensorInfo(i.name, tuple(i.shape), i.type) for i in self._session.get_inputs())
+        self.outputs = tuple(TensorInfo(o.name, tuple(o.shape), o.type) for o in self._session.get_outputs())
+        self._input_name = self.inputs[0].name
+        self._output_names = [o.name for o in self.outputs]
+
+    def infer(self, batch: npt.NDArray[np.float32]) -> list[npt.NDArray[np.generic]]:
+        outs = self._session.run(self._output_names, {self._input_name: batch})
+        return [np.asarray(o) for o in outs]

@@ -1,0 +1,55 @@
+"""Vectorized box maths: format conversion, IoU, per-class non-maximum suppression."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.floating]
+
+
+def cxcywh_to_xyxy(b: FloatArray) -> npt.NDArray[np.float64]:
+    b = np.asarray(b, dtype=np.float64)
+    half = b[:, 2:4] / 2
+    return np.concatenate([b[:, 0:2] - half, b[:, 0:2] + half], axis=1)
+
+
+def box_area(xyxy: FloatArray) -> npt.NDArray[np.float64]:
+    wh = np.clip(np.asarray(xyxy, dtype=np.float64)[:, 2:4] - xyxy[:, 0:2], 0, None)
+    area: npt.NDArray[np.float64] = wh[:, 0] * wh[:, 1]
+    return area
+
+
+def box_iou(a: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
+    """(n, m) IoU of two sets of xyxy boxes."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    wh = np.clip(rb - lt, 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
+    iou: npt.NDArray[np.float64] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    return iou
+
+
+def nms(
+    xyxy: FloatArray, scores: FloatArray, class_id: npt.NDArray[np.integer], iou: float, max_keep: int
+) -> npt.NDArray[np.int64]:
+    """Indices kept by greedy per-class NMS (suppress IoU > ``iou``), best score first.
+
+    Boxes of different classes are moved apart by a per-class offset so one pass handles all
+    classes. The loop runs once per *kept* box, never per anchor.
+    """
+    if len(xyxy) == 0 or max_keep == 0:
+        return np.zeros(0, dtype=np.int64)
+    span = float(np.max(xyxy)) + 1.0
+    shifted = np.asarray(xyxy, dtype=np.float64) + (class_id.astype(np.float64) * span)[:, None]
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    keep: list[int] = []
+    while order.size and len(keep) < max_keep:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        order = rest[box_iou(shifted[i : i + 1], shifted[rest])[0] <= iou]
+    return np.asarray(keep, dtype=np.int64)

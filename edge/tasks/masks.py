@@ -1,0 +1,71 @@
+"""Instance masks: from YOLO prototypes to full-size masks, and masks to polygons."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from edge.preprocess import Geometry
+
+_CHUNK = 128  # masks resized per cv2 call: bounds memory at n x H x W float32 per chunk
+
+
+def masks_from_protos(
+    coeffs: npt.NDArray[np.floating],
+    protos: npt.NDArray[np.floating],
+    geometry: Geometry,
+    xyxy: npt.NDArray[np.floating],
+) -> npt.NDArray[np.bool_]:
+    """(n, H, W) masks at the original image size, each cropped to its box.
+
+    ``coeffs`` (n, M) mask coefficients, ``protos`` (M, h, w), ``xyxy`` (n, 4) boxes in
+    original pixels. Sigmoid at prototype resolution, drop the letterbox padding, resize
+    bilinearly to the image, crop to the box, keep > 0.5 (as Ultralytics' native masks).
+    """
+    n = len(coeffs)
+    H, W = geometry.src_h, geometry.src_w
+    out = np.zeros((n, H, W), dtype=bool)
+    if n == 0:
+        return out
+    m, ph, pw = protos.shape
+    logits = np.asarray(coeffs, dtype=np.float32) @ np.asarray(protos, dtype=np.float32).reshape(m, -1)
+    probs = (1.0 / (1.0 + np.exp(-logits))).reshape(n, ph, pw)
+    x0, y0, x1, y1 = geometry.content_window()
+    sx, sy = pw / geometry.net_w, ph / geometry.net_h
+    cx0, cy0 = int(round(x0 * sx)), int(round(y0 * sy))
+    cx1, cy1 = max(int(round(x1 * sx)), cx0 + 1), max(int(round(y1 * sy)), cy0 + 1)
+    probs = probs[:, cy0:cy1, cx0:cx1]
+    cols = np.arange(W, dtype=np.float64)[None, None, :]
+    rows = np.arange(H, dtype=np.float64)[None, :, None]
+    boxes = np.asarray(xyxy, dtype=np.float64)
+    for s in range(0, n, _CHUNK):
+        chunk = probs[s : s + _CHUNK]
+        k = len(chunk)
+        big = cv2.resize(np.ascontiguousarray(chunk.transpose(1, 2, 0)), (W, H), interpolation=cv2.INTER_LINEAR)
+        big = big.reshape(H, W, k).transpose(2, 0, 1)
+        b = boxes[s : s + k]
+        inside = (
+            (cols >= b[:, 0, None, None])
+            & (cols < b[:, 2, None, None])
+            & (rows >= b[:, 1, None, None])
+            & (rows < b[:, 3, None, None])
+        )
+        out[s : s + k] = (big > 0.5) & inside
+    return out
+
+
+def mask_to_polygon(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """(k, 2) outline of the mask's contour with the most points; (0, 2) for an empty mask."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return np.zeros((0, 2))
+    best = max(contours, key=len)
+    return best.reshape(-1, 2).astype(np.float64)
+
+
+def polygon_to_mask(points: npt.NDArray[np.floating], width: int, height: int) -> npt.NDArray[np.bool_]:
+    mask = np.zeros((height, width), dtype=np.uint8)
+    if len(points) >= 3:
+        cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+    return mask.astype(bool)

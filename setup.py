@@ -1,0 +1,31 @@
+"""Packaging for edge. Tool settings (ruff, mypy, pytest) live in pyproject.toml."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="edge",
+    version="0.1.0",
+    description="Edge inference runtime: ONNX/TensorRT models, camera pipelines, hosted-API v1 JSON over MQTT",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["edge", "edge.*"]),
+    package_data={"edge": ["py.typed"]},
+    install_requires=[
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8",
+        "onnx>=1.15",
+        "paho-mqtt>=2.0",
+        "pyyaml>=6.0",
+    ],
+    extras_require={
+        # The CPU reference backend; the default.
+        "cpu": ["onnxruntime>=1.17"],
+        # On a Jetson, TensorRT comes with JetPack (python3-libnvinfer); pycuda builds against its CUDA.
+        "tensorrt": ["tensorrt>=10.0", "pycuda>=2024.1"],
+        "test": ["onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10", "tensorrt-stubs>=10.0"],
+        # Only tools/train_fixtures.py uses these. Ultralytics is AGPL: edge/ never imports it.
+        "tools": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics>=8.4", "onnxslim>=0.1", "onnxruntime>=1.17"],
+    },
+    entry_points={"console_scripts": ["edge=edge.cli:main"]},
+)
