@@ -105,7 +105,8 @@ def decode_keypoints(
 ) -> KeypointDetections:
     nc = len(class_names)
     c = select(pred, nc, params)
-    raw = c.rows[:, 4 + nc :].reshape(len(c.rows), -1, kpt_dims)
+    k = (c.rows.shape[1] - 4 - nc) // kpt_dims
+    raw = c.rows[:, 4 + nc :].reshape(len(c.rows), k, kpt_dims)
     xy = geometry.to_source(raw[..., :2])
     conf = raw[..., 2] if kpt_dims == 3 else np.ones(raw.shape[:2], dtype=np.float32)
     return KeypointDetections(
