@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -89,6 +90,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+# Modules that add their own subcommands: each has ``register(subparsers)`` and imports
+# nothing heavy at module level, so ``edge --help`` stays fast and runtime-free.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="edge", description="Edge inference runtime: ONNX / TensorRT, hosted API v1 JSON."
@@ -98,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     _add_infer(sub)
     _add_inspect(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return ap
 
 
