@@ -23,7 +23,8 @@ setup(
         "cpu": ["onnxruntime>=1.17"],
         # On a Jetson, TensorRT comes with JetPack (python3-libnvinfer); pycuda builds against its CUDA.
         "tensorrt": ["tensorrt>=10.0", "pycuda>=2024.1"],
-        "test": ["onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10", "tensorrt-stubs>=10.0"],
+        # tensorrt-stubs is installed with --no-deps by tools/test.sh: it pulls TensorRT otherwise.
+        "test": ["onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10"],
         # Only tools/train_fixtures.py uses these. Ultralytics is AGPL: edge/ never imports it.
         "tools": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics>=8.4", "onnxslim>=0.1", "onnxruntime>=1.17"],
     },
