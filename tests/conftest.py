@@ -1,22 +1,24 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import FIXTURE_MODELS
 
-TASK_MODELS = {
-    "detect": FIXTURE_MODELS / "shapes-detect.onnx",
-    "segment": FIXTURE_MODELS / "shapes-segment.onnx",
-    "pose": FIXTURE_MODELS / "shapes-pose.onnx",
-    "classify": FIXTURE_MODELS / "shapes-classify.onnx",
-    "multilabel": FIXTURE_MODELS / "shapes-multilabel.onnx",
-    "semantic": FIXTURE_MODELS / "shapes-semantic.onnx",
-}
+TASKS = ("detect", "segment", "pose", "classify", "multilabel", "semantic")
+
+
+class FixtureModels(dict[str, Path]):
+    """Paths of the committed fixture models; a missing one fails the test that needs it."""
+
+    def __getitem__(self, task: str) -> Path:
+        path = super().__getitem__(task)
+        if not path.is_file():  # committed files: a missing one is a broken checkout, not a skip
+            pytest.fail(f"fixture model missing: {path}; run tools/train_fixtures.py --tasks {task}")
+        return path
 
 
 @pytest.fixture(scope="session")
-def fixture_models() -> dict[str, object]:
-    missing = [str(p) for p in TASK_MODELS.values() if not p.is_file()]
-    if missing:  # committed files: their absence is a broken checkout, not a reason to skip
-        pytest.fail(f"fixture models missing: {missing}; run tools/train_fixtures.py")
-    return dict(TASK_MODELS)
+def fixture_models() -> FixtureModels:
+    return FixtureModels({t: FIXTURE_MODELS / f"shapes-{t}.onnx" for t in TASKS})
