@@ -102,12 +102,14 @@ class Candidates:
 
 def select(pred: npt.NDArray[np.floating], num_classes: int, params: InferenceParams) -> Candidates:
     """Threshold and NMS one image's (C, N) YOLOv8-layout predictions."""
-    rows = np.ascontiguousarray(np.asarray(pred, dtype=np.float32).T)  # (N, C)
-    scores = rows[:, 4 : 4 + num_classes]
-    class_id = scores.argmax(axis=1)
-    conf = np.take_along_axis(scores, class_id[:, None], axis=1)[:, 0]
-    keep = conf >= params.confidence
-    rows, class_id, conf = rows[keep], class_id[keep], conf[keep]
+    pred = np.asarray(pred, dtype=np.float32)
+    # Score every anchor on the (C, N) layout as given and transpose only the survivors:
+    # at 640 px that is 8400 anchors, of which a few dozen pass the threshold.
+    conf = pred[4 : 4 + num_classes].max(axis=0)
+    keep = np.flatnonzero(conf >= params.confidence)
+    rows = np.ascontiguousarray(pred[:, keep].T)  # (k, C)
+    conf = conf[keep]
+    class_id = rows[:, 4 : 4 + num_classes].argmax(axis=1)
     xyxy = cxcywh_to_xyxy(rows[:, :4])
     idx = nms(xyxy, conf, class_id, params.overlap, params.max_detections)
     return Candidates(rows[idx], xyxy[idx], conf[idx], class_id[idx].astype(np.int64))
