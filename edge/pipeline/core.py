@@ -1,0 +1,240 @@
+"""The pipeline: a capture thread per stream, an inference worker per model, fan-out to sinks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from edge.errors import EdgeError
+from edge.messages import ResultMessage, Sink, StatsSnapshot, StreamStats
+from edge.pipeline.fanout import Fanout
+from edge.pipeline.inbox import Inbox
+from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
+from edge.pipeline.worker import ModelRunner, ModelWorker
+from edge.sources import Frame, Source, SourceSettings, SourceState, open_capture
+from edge.sources.source import Opener
+
+log = logging.getLogger("edge.pipeline")
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """A stream and the names of the models that run on each of its frames."""
+
+    source: SourceSettings
+    models: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise EdgeError(f"stream {self.source.name}: list at least one model")
+        if len(set(self.models)) != len(self.models):
+            raise EdgeError(f"stream {self.source.name}: a model is listed twice in {list(self.models)}")
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+
+class Pipeline:
+    """Runs streams through models into sinks. ``failed_models`` maps models that could not be
+    loaded to their error: streams keep running their other models and stats report them."""
+
+    def __init__(
+        self,
+        streams: Sequence[StreamPlan],
+        runners: Sequence[ModelRunner],
+        sinks: Sequence[Sink],
+        failed_models: Mapping[str, str] | None = None,
+        opener: Opener = open_capture,
+        file_queue: int = 2,
+    ) -> None:
+        self.fanout = Fanout(sinks)
+        self._failed_models = dict(failed_models or {})
+        self._runners = {r.name: r for r in runners}
+        self._plans = {p.name: p for p in streams}
+        if len(self._plans) != len(streams):
+            raise EdgeError("stream names must be unique")
+        self._check_models()
+        self._counters: dict[str, StreamCounters] = {}
+        self._routes: dict[str, list[str]] = {}
+        self._inboxes = {name: Inbox(self._drop_hook(name)) for name in self._runners}
+        for plan in streams:
+            routes = [m for m in plan.models if m in self._runners]
+            self._routes[plan.name] = routes
+            self._counters[plan.name] = StreamCounters({m: RouteCounts() for m in routes})
+            for m in routes:
+                self._inboxes[m].add_stream(plan.name, plan.source.is_live, file_queue)
+        self._workers = {
+            name: ModelWorker(r, self._inboxes[name], self.fanout.publish, self._account, self._failed(name))
+            for name, r in self._runners.items()
+            if any(name in routes for routes in self._routes.values())
+        }
+        self._sources = {
+            p.name: Source(p.source, self._deliverer(p.name), opener) for p in streams if self._routes[p.name]
+        }
+        self._settled = threading.Condition()
+        self._started = False
+
+    def _check_models(self) -> None:
+        known = set(self._runners) | set(self._failed_models)
+        for plan in self._plans.values():
+            for m in plan.models:
+                if m not in known:
+                    raise EdgeError(f"stream {plan.name}: no model named {m!r}; define it under models")
+
+    # -- wiring ------------------------------------------------------------------------
+
+    def _deliverer(self, stream: str) -> Callable[[Frame], bool]:
+        counters = self._counters[stream]
+        routes = self._routes[stream]
+        inboxes = [self._inboxes[m] for m in routes]
+
+        def deliver(frame: Frame) -> bool:
+            counters.offered(routes)
+            accepted = True
+            for model, inbox in zip(routes, inboxes):
+                if not inbox.put(frame):
+                    counters.dropped(model, 1)  # arrived while shutting down
+                    accepted = False
+            self._notify()
+            return accepted
+
+        return deliver
+
+    def _drop_hook(self, model: str) -> Callable[[str, int], None]:
+        def on_drop(stream: str, n: int) -> None:
+            self._counters[stream].dropped(model, n)
+            self._notify()
+
+        return on_drop
+
+    def _failed(self, model: str) -> Callable[[Sequence[Frame], str], None]:
+        def on_fail(frames: Sequence[Frame], message: str) -> None:
+            for f in frames:
+                self._counters[f.stream].failed(model, 1)
+            self._notify()
+
+        return on_fail
+
+    def _account(self, message: ResultMessage) -> None:
+        self._counters[message.stream].inferred(message.model, message.latency)
+        self._notify()
+
+    def _notify(self) -> None:
+        with self._settled:
+            self._settled.notify_all()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def sources(self) -> Mapping[str, Source]:
+        return self._sources
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("the pipeline is already started")
+        self._started = True
+        for name, routes in self._routes.items():
+            if not routes:
+                log.error("stream %s: none of its models loaded; it does not run", name)
+        for w in self._workers.values():
+            w.start()
+        for s in self._sources.values():
+            s.start()
+
+    def idle(self) -> bool:
+        """Every source has ended or failed and every frame it read is accounted for."""
+        if not all(s.state.terminal for s in self._sources.values()):
+            return False
+        for c in self._counters.values():
+            with c.lock:
+                if any(r.offered != r.inferred + r.dropped + r.errors for r in c.routes.values()):
+                    return False
+        return True
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._settled:
+            while not self.idle():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                # Source state changes do not notify; a short timeout notices them.
+                self._settled.wait(0.1 if left is None else min(0.1, left))
+        return True
+
+    def stop(self, drain: bool = True, timeout: float = 10.0) -> bool:
+        """Stop reading; with ``drain``, infer and publish every frame already read.
+
+        Returns False when a thread did not finish within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        for s in self._sources.values():
+            s.stop()
+        for s in self._sources.values():
+            # A file source blocked on a full inbox finishes its put as the worker drains.
+            s.join(max(0.0, deadline - time.monotonic()) / 2)
+        for inbox in self._inboxes.values():
+            inbox.close(discard=not drain)
+        ok = all(s.join(max(0.0, deadline - time.monotonic())) for s in self._sources.values())
+        for w in self._workers.values():
+            ok = w.join(max(0.0, deadline - time.monotonic())) and ok
+        if not ok:
+            log.warning("pipeline: some threads did not stop within %.0f s", timeout)
+        return ok
+
+    # -- stats -------------------------------------------------------------------------
+
+    def routes(self, stream: str) -> dict[str, RouteCounts]:
+        c = self._counters[stream]
+        with c.lock:
+            return {m: RouteCounts(r.offered, r.inferred, r.dropped, r.errors) for m, r in c.routes.items()}
+
+    def stage_seconds(self, stream: str) -> tuple[int, dict[str, float]]:
+        """Results so far and the seconds summed per latency stage over them."""
+        c = self._counters[stream]
+        with c.lock:
+            return c.results, dict(c.stages)
+
+    def snapshot(self) -> StatsSnapshot:
+        streams: dict[str, StreamStats] = {name: self._stream_health(name) for name in self._plans}
+        models = {name: f"failed: {err}" for name, err in self._failed_models.items()}
+        for name in self._runners:
+            w = self._workers.get(name)
+            models[name] = w.state if w else "idle"
+        return StatsSnapshot(time.time(), streams, models)
+
+    def _stream_health(self, name: str) -> StreamHealth:
+        plan = self._plans[name]
+        routes = self._routes[name]
+        src = self._sources.get(name)
+        st = src.status() if src else None
+        c = self._counters[name]
+        with c.lock:
+            p50, p95 = c.latency.percentiles(50, 95)
+            counts = {m: vars(r).copy() for m, r in c.routes.items()}
+            fps_in, fps_out = c.fps_in.rate(), c.fps_out.rate() / max(1, len(routes))
+        return StreamHealth(
+            fps_in=round(fps_in, 2),
+            fps_out=round(fps_out, 2),
+            dropped=sum(r["dropped"] + r["errors"] for r in counts.values()),
+            queue_depth=sum(self._inboxes[m].depth(name) for m in routes),
+            latency_p50=round(p50, 4),
+            latency_p95=round(p95, 4),
+            state=st.state.value if st else SourceState.FAILED.value,
+            uri=plan.source.uri.redacted(),
+            frames_read=st.frames_read if st else 0,
+            inferred=sum(r["inferred"] for r in counts.values()),
+            errors=sum(r["errors"] for r in counts.values()),
+            reconnects=st.reconnects if st else 0,
+            gap_seconds=round(st.gap_seconds, 3) if st else 0.0,
+            gap_frames=st.gap_frames if st else 0,
+            width=st.width if st else None,
+            height=st.height if st else None,
+            source_fps=round(st.fps, 2) if st and st.fps else None,
+            error=(st.error if st else "none of its models loaded"),
+            routes=counts,
+        )

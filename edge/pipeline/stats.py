@@ -1,0 +1,120 @@
+"""Counters, rates and latency percentiles, bounded in memory however long the daemon runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.messages import StreamStats
+
+
+class RateWindow:
+    """Events per second over the last ``horizon`` seconds."""
+
+    def __init__(self, horizon: float = 5.0, maxlen: int = 4096) -> None:
+        self._marks: deque[float] = deque(maxlen=maxlen)
+        self._horizon = horizon
+        self._start = time.monotonic()
+
+    def mark(self, now: float | None = None, n: int = 1) -> None:
+        t = time.monotonic() if now is None else now
+        for _ in range(n):
+            self._marks.append(t)
+
+    def rate(self, now: float | None = None) -> float:
+        t = time.monotonic() if now is None else now
+        lo = t - self._horizon
+        count = sum(1 for m in self._marks if m >= lo)
+        span = min(self._horizon, max(t - self._start, 1e-6))
+        return count / span
+
+
+class LatencyWindow:
+    """The most recent ``maxlen`` latencies (seconds) and their percentiles."""
+
+    def __init__(self, maxlen: int = 1024) -> None:
+        self._values: deque[float] = deque(maxlen=maxlen)
+
+    def add(self, seconds: float) -> None:
+        self._values.append(seconds)
+
+    def percentiles(self, *qs: float) -> tuple[float, ...]:
+        if not self._values:
+            return tuple(0.0 for _ in qs)
+        arr = np.fromiter(self._values, dtype=np.float64, count=len(self._values))
+        return tuple(float(v) for v in np.percentile(arr, qs))
+
+
+@dataclass
+class RouteCounts:
+    """One (stream, model) route. Once idle: ``offered == inferred + dropped + errors``."""
+
+    offered: int = 0
+    inferred: int = 0
+    dropped: int = 0
+    errors: int = 0
+
+
+@dataclass
+class StreamCounters:
+    """Everything counted for one stream, guarded by ``lock``."""
+
+    routes: dict[str, RouteCounts]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    fps_in: RateWindow = field(default_factory=RateWindow)
+    fps_out: RateWindow = field(default_factory=RateWindow)
+    latency: LatencyWindow = field(default_factory=LatencyWindow)
+    stages: dict[str, float] = field(default_factory=dict)  # summed seconds per stage
+    results: int = 0
+
+    def offered(self, models: list[str]) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.fps_in.mark(now)
+            for m in models:
+                self.routes[m].offered += 1
+
+    def dropped(self, model: str, n: int) -> None:
+        with self.lock:
+            self.routes[model].dropped += n
+
+    def failed(self, model: str, n: int) -> None:
+        with self.lock:
+            self.routes[model].errors += n
+
+    def inferred(self, model: str, latency: dict[str, float]) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.routes[model].inferred += 1
+            self.results += 1
+            self.fps_out.mark(now)
+            self.latency.add(latency["total"])
+            for k, v in latency.items():
+                self.stages[k] = self.stages.get(k, 0.0) + v
+
+
+@dataclass(frozen=True)
+class StreamHealth(StreamStats):
+    """:class:`StreamStats` plus what the stats topic also reports about a stream.
+
+    ``dropped`` counts (frame, model) pairs that were not inferred, errors included, so that
+    ``frames_read * len(models) == inferred + dropped + queued + in_flight`` at any moment.
+    ``fps_out`` is results per second divided by the stream's model count.
+    """
+
+    uri: str = ""
+    frames_read: int = 0
+    inferred: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    gap_seconds: float = 0.0
+    gap_frames: int = 0
+    width: int | None = None
+    height: int | None = None
+    source_fps: float | None = None
+    error: str | None = None
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)

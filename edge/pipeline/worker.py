@@ -1,0 +1,223 @@
+"""One model's inference worker, shared by every stream that uses the model.
+
+Three threads overlap the stages: one takes frames (one per stream, up to the batch size)
+and preprocesses them, one runs the backend, one decodes and publishes. Hand-offs are
+one-deep queues, so at most one batch waits between stages and a live frame is never more
+than about one inference old when it is inferred.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.errors import EdgeError
+from edge.messages import ResultMessage, ResultSource
+from edge.model import Model
+from edge.pipeline.inbox import Inbox
+from edge.preprocess import Geometry, preprocess
+from edge.sources import Frame
+from edge.tasks.decode import Result, decode_batch
+from edge.tasks.params import InferenceParams
+from edge.tasks.v1 import new_id
+
+log = logging.getLogger("edge.pipeline")
+
+
+@dataclass(frozen=True)
+class ModelRunner:
+    """A loaded model as the pipeline runs it. ``max_batch`` caps batches of a dynamic-batch
+    model; a fixed-batch model always runs its own batch size (short batches are padded)."""
+
+    name: str
+    model: Model
+    params: InferenceParams = field(default_factory=InferenceParams)
+    max_batch: int = 8
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise EdgeError("a model needs a name")
+        if self.max_batch < 1:
+            raise EdgeError(f"model {self.name}: max_batch must be >= 1, got {self.max_batch}")
+
+    @property
+    def batch_size(self) -> int:
+        return self.model.spec.batch or self.max_batch
+
+
+@dataclass
+class _Job:
+    """A batch moving through the stages, with the moments each stage started and ended."""
+
+    frames: list[Frame]
+    taken: float
+    geometries: list[Geometry] = field(default_factory=list)
+    tensor: npt.NDArray[np.float32] | None = None
+    prepped: float = 0.0
+    infer_start: float = 0.0
+    infer_end: float = 0.0
+    outputs: list[npt.NDArray[np.generic]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.frames:
+            raise EdgeError("a batch needs at least one frame")
+
+
+Publish = Callable[[ResultMessage], None]
+Account = Callable[[ResultMessage], None]
+Fail = Callable[[Sequence[Frame], str], None]
+
+_DONE = None
+
+
+class ModelWorker:
+    def __init__(self, runner: ModelRunner, inbox: Inbox, publish: Publish, account: Account, fail: Fail) -> None:
+        self.runner = runner
+        self.inbox = inbox
+        self._publish = publish
+        self._account = account
+        self._fail = fail
+        self._to_infer: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
+        self._to_post: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._last_error: str | None = None
+        self._errors_logged: set[str] = set()
+        self._output_names = [o.name for o in runner.model.backend.outputs]
+        self._threads = [
+            threading.Thread(target=self._guard, args=(self._prep_loop,), name=f"prep-{runner.name}", daemon=True),
+            threading.Thread(target=self._guard, args=(self._infer_loop,), name=f"infer-{runner.name}", daemon=True),
+            threading.Thread(target=self._guard, args=(self._post_loop,), name=f"post-{runner.name}", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return "ready" if self._last_error is None else f"error: {self._last_error}"
+
+    def _guard(self, loop: Callable[[], None]) -> None:
+        try:
+            loop()
+        except Exception:  # a stage that dies would wedge the others: say so loudly
+            log.exception("model %s: worker stage stopped", self.runner.name)
+
+    def _error(self, job: _Job, stage: str, exc: Exception) -> None:
+        message = f"{stage} failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+        with self._lock:
+            self._last_error = message
+            self._in_flight -= len(job.frames)
+            first = message not in self._errors_logged
+            self._errors_logged.add(message)
+        if first:  # one line per distinct error, not one per frame
+            log.error("model %s: %s (streams %s)", self.runner.name, message, sorted({f.stream for f in job.frames}))
+        self._fail(job.frames, message)
+
+    # -- stages ------------------------------------------------------------------------
+
+    def _prep_loop(self) -> None:
+        spec = self.runner.model.spec
+        size = self.runner.batch_size
+        while True:
+            frames = self.inbox.take(size)
+            if not frames:
+                self._to_infer.put(_DONE)
+                return
+            job = _Job(frames, time.perf_counter())
+            with self._lock:
+                self._in_flight += len(frames)
+            try:
+                tensor, job.geometries = preprocess([f.image for f in frames], spec.preprocess)
+                if spec.batch is not None and len(frames) < spec.batch:
+                    # A fixed-batch model: repeat the last image; its extra outputs are ignored.
+                    pad = np.repeat(tensor[-1:], spec.batch - len(frames), axis=0)
+                    tensor = np.concatenate([tensor, pad])
+                job.tensor = tensor
+            except Exception as exc:
+                self._error(job, "preprocess", exc)
+                continue
+            job.prepped = time.perf_counter()
+            self._to_infer.put(job)
+
+    def _infer_loop(self) -> None:
+        backend = self.runner.model.backend
+        while True:
+            job = self._to_infer.get()
+            if job is None:
+                self._to_post.put(_DONE)
+                return
+            job.infer_start = time.perf_counter()
+            try:
+                if job.tensor is None:
+                    raise EdgeError("batch reached inference without a tensor")
+                job.outputs = backend.infer(job.tensor)
+            except Exception as exc:
+                self._error(job, "inference", exc)
+                continue
+            job.tensor = None  # the batch's memory goes now, not when the job is done
+            job.infer_end = time.perf_counter()
+            self._to_post.put(job)
+
+    def _post_loop(self) -> None:
+        while True:
+            job = self._to_post.get()
+            if job is None:
+                return
+            post_start = time.perf_counter()
+            try:
+                results = decode_batch(
+                    self.runner.model.spec, job.outputs, job.geometries, self.runner.params, self._output_names
+                )
+            except Exception as exc:
+                self._error(job, "postprocess", exc)
+                continue
+            job.outputs = []
+            self._emit(job, results, post_start)
+
+    def _emit(self, job: _Job, results: list[Result], post_start: float) -> None:
+        n = len(job.frames)
+        pre = job.prepped - job.taken
+        infer = job.infer_end - job.infer_start
+        wait = (job.infer_start - job.prepped) + (post_start - job.infer_end)
+        for frame, result in zip(job.frames, results):
+            done = time.perf_counter()
+            post = done - post_start
+            latency = {
+                "capture": frame.capture_s,
+                "queue": job.taken - frame.captured,
+                "preprocess": pre,
+                "wait": wait,
+                "infer": infer,
+                "postprocess": post,
+                "total": frame.capture_s + (done - frame.captured),
+            }
+            # As the hosted API reports it: this image's share of the model's work.
+            v1 = result.to_v1(inference_id=new_id(), time=round((pre + infer + post) / n, 6))
+            message = ResultMessage(
+                frame.stream, self.runner.name, frame.seq, frame.timestamp, ResultSource.LOCAL, v1, latency
+            )
+            self._publish(message)
+            with self._lock:
+                self._in_flight -= 1
+            self._account(message)

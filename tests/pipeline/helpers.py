@@ -1,0 +1,82 @@
+"""Sinks and backends with chosen behaviour, wrapped around real models."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.backends import Backend
+from edge.messages import ResultMessage, Sink, StatsSnapshot
+from edge.model import Model
+from edge.pipeline import ModelRunner
+from tests.helpers import FIXTURE_MODELS
+
+DETECT = FIXTURE_MODELS / "shapes-detect.onnx"
+
+
+class MemorySink(Sink):
+    def __init__(self) -> None:
+        self.messages: list[ResultMessage] = []
+        self.stats: list[StatsSnapshot] = []
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def publish(self, message: ResultMessage) -> None:
+        with self._lock:
+            self.messages.append(message)
+
+    def publish_stats(self, stats: StatsSnapshot) -> None:
+        self.stats.append(stats)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.closed = True
+
+    def frames(self, stream: str, model: str) -> list[int]:
+        with self._lock:
+            return [m.frame for m in self.messages if m.stream == stream and m.model == model]
+
+
+class BrokenSink(Sink):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def publish(self, message: ResultMessage) -> None:
+        self.calls += 1
+        raise ConnectionError("broker gone")
+
+
+class SpyBackend(Backend):
+    """Runs the real backend; records batch sizes, sleeps ``delay`` and fails on chosen calls."""
+
+    def __init__(self, inner: Backend, delay: float = 0.0, fail_every: int = 0) -> None:
+        self.inner = inner
+        self.inputs, self.outputs, self.name = inner.inputs, inner.outputs, f"spy({inner.name})"
+        self.delay, self.fail_every = delay, fail_every
+        self.batches: list[int] = []
+
+    def infer(self, batch: npt.NDArray[np.float32]) -> list[npt.NDArray[np.generic]]:
+        self.batches.append(len(batch))
+        if self.fail_every and len(self.batches) % self.fail_every == 0:
+            raise RuntimeError("device lost")
+        if self.delay:
+            time.sleep(self.delay)
+        return self.inner.infer(batch)
+
+
+def runner(
+    name: str = "det",
+    path: Path = DETECT,
+    delay: float = 0.0,
+    fail_every: int = 0,
+    fixed_batch: int | None = None,
+    max_batch: int = 8,
+) -> tuple[ModelRunner, SpyBackend]:
+    model = Model.open(path)
+    spy = SpyBackend(model.backend, delay, fail_every)
+    spec = model.spec if fixed_batch is None else dataclasses.replace(model.spec, batch=fixed_batch)
+    return ModelRunner(name, Model(spec, spy), max_batch=max_batch), spy
