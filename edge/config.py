@@ -1,0 +1,349 @@
+"""The daemon's YAML config: streams, models, MQTT and the spool, as frozen dataclasses.
+
+Every error is one line that starts with the file and the line of the offending key and
+names its full key path: ``edge.yaml:12: streams.door.modles: unknown key; did you mean
+'models'?``. Every section is checked, so one run of ``edge validate`` lists every error.
+Relative paths (models, video files, TLS files, the state directory) start at the config
+file's folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml  # type: ignore[import-untyped, unused-ignore]
+
+from edge.errors import EdgeError
+from edge.pipeline.core import StreamPlan
+from edge.publish.config import MqttConfig, SpoolConfig
+from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
+from edge.sources import CaptureOptions, SourceError, SourceKind, SourceSettings, parse_uri
+from edge.tasks.params import InferenceParams
+
+BACKENDS = ("onnxruntime", "tensorrt", "auto")
+DEFAULT_STATS_INTERVAL = 10.0
+_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "console")
+_MODEL_KEYS = ("path", "backend", "confidence", "overlap", "max_detections", "keypoint_confidence", "max_batch")
+_STREAM_KEYS = (
+    "uri",
+    "models",
+    "live",
+    "realtime",
+    "loop",
+    "fps",
+    "reconnect_min",
+    "reconnect_max",
+    "max_retries",
+    "open_timeout",
+    "read_timeout",
+    "width",
+    "height",
+)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class ConfigErrors(ConfigError):
+    """Several config errors, one per line."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    path: Path
+    backend: str = "onnxruntime"
+    params: InferenceParams = field(default_factory=InferenceParams)
+    max_batch: int = 8
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"models.{self.name}.backend: use one of {', '.join(BACKENDS)}, got {self.backend!r}")
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """A whole config. ``mqtt`` None: results go to the console only."""
+
+    models: Mapping[str, ModelConfig]
+    streams: tuple[StreamPlan, ...]
+    mqtt: MqttConfig | None = None
+    spool: SpoolConfig | None = None
+    state_dir: Path = field(default_factory=lambda: default_state_dir())
+    console: bool = False
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.streams:
+            raise ConfigError("streams: define at least one stream")
+
+    @property
+    def stats_interval(self) -> float:
+        return self.mqtt.stats_interval if self.mqtt else DEFAULT_STATS_INTERVAL
+
+
+def default_state_dir() -> Path:
+    """Where the spool lives unless ``state_dir`` says otherwise ($EDGE_STATE_DIR under systemd)."""
+    if os.environ.get("EDGE_STATE_DIR"):
+        return Path(os.environ["EDGE_STATE_DIR"])
+    if os.geteuid() == 0:
+        return Path("/var/lib/edge")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "edge"
+
+
+# -- YAML with line numbers ----------------------------------------------------------------
+
+
+def _key_lines(node: yaml.Node, path: str, out: dict[str, int], dupes: list[str]) -> None:
+    """Map each dotted key path (``streams.door.models[1]``) to its 1-based line."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            sub = f"{path}.{key}" if path else key
+            if key in seen:
+                dupes.append(f"{key_node.start_mark.line + 1}: {sub}: duplicate key; keep one")
+            seen.add(key)
+            out.setdefault(sub, key_node.start_mark.line + 1)
+            _key_lines(value_node, sub, out, dupes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            sub = f"{path}[{i}]"
+            out.setdefault(sub, item.start_mark.line + 1)
+            _key_lines(item, sub, out, dupes)
+
+
+def _line_of(message: str, lines: Mapping[str, int]) -> int | None:
+    """The line of the longest key path that starts ``message``."""
+    head = message.split(": ", 1)[0]
+    while head:
+        if head in lines:
+            return lines[head]
+        cut = max(head.rfind("."), head.rfind("["))
+        head = head[:cut] if cut > 0 else ""
+    return None
+
+
+# -- sections ------------------------------------------------------------------------------
+
+
+def _number(data: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}.{key}: must be a number, got {value!r}")
+    return float(value)
+
+
+def _positive(data: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
+    value = _number(data, key, where, default)
+    if value is not None and value <= 0:
+        raise ConfigError(f"{where}.{key}: must be more than 0, got {value:g}")
+    return value
+
+
+def _seconds(data: Mapping[str, Any], key: str, where: str, default: float) -> float:
+    value = parse_duration(data.get(key, default), f"{where}.{key}")
+    if value <= 0:
+        raise ConfigError(f"{where}.{key}: must be more than 0 seconds, got {value:g}")
+    return value
+
+
+def _check_name(name: object, where: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"{where}: {name!r} is not a usable name; use letters, digits, '_', '-' or '.', e.g. front-door"
+        )
+    return name
+
+
+def _model(name: str, data: object, base: Path) -> ModelConfig:
+    where = f"models.{name}"
+    d = check_mapping(data, where)
+    check_keys(d, _MODEL_KEYS, where)
+    text = get_str(d, "path", where)
+    if text is None:
+        raise ConfigError(f"{where}.path: required (an .onnx file or a model package directory)")
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.exists():
+        raise ConfigError(f"{where}.path: no such file or directory: {path}")
+    try:
+        params = InferenceParams.from_hosted(
+            confidence=_number(d, "confidence", where, 0.4) or 0.0,
+            overlap=_number(d, "overlap", where, 0.3) or 0.0,
+            max_detections=get_int(d, "max_detections", where, 300, 0, 100_000),
+            keypoint_confidence=_number(d, "keypoint_confidence", where, 0.0) or 0.0,
+        )
+    except ConfigError:
+        raise
+    except EdgeError as exc:  # the names in InferenceParams' messages are the keys here
+        raise ConfigError(f"{where}.{str(exc).split(' ', 1)[0]}: {exc}") from None
+    backend = (get_str(d, "backend", where, "onnxruntime") or "onnxruntime").lower()
+    if backend not in BACKENDS:
+        raise ConfigError(f"{where}.backend: use one of {', '.join(BACKENDS)}, got {backend!r}")
+    return ModelConfig(name, path, backend, params, get_int(d, "max_batch", where, 8, 1, 64))
+
+
+def _models_list(value: object, where: str, known: Mapping[str, object]) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"{where}: list the models to run on this stream, e.g. [detect]")
+    for i, m in enumerate(names):
+        if m not in known:
+            have = ", ".join(sorted(known)) or "none defined"
+            raise ConfigError(f"{where}[{i}]: no model named {m!r} under models (defined: {have})")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: a model is listed twice in {names}")
+    return tuple(str(m) for m in names)
+
+
+def _stream(name: str, data: object, base: Path, models: Mapping[str, object]) -> StreamPlan:
+    where = f"streams.{name}"
+    d = check_mapping(data, where)
+    check_keys(d, _STREAM_KEYS, where)
+    text = d.get("uri")
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)  # a bare device index
+    if not isinstance(text, str):
+        raise ConfigError(f"{where}.uri: required: a file, rtsp://, v4l2:///dev/videoN, csi://N, gst://, http://")
+    try:
+        uri = parse_uri(text)
+    except SourceError as exc:
+        raise ConfigError(f"{where}.uri: {exc}") from None
+    if uri.kind is SourceKind.FILE and not Path(uri.target).is_absolute():
+        uri = type(uri)(uri.kind, str(base / uri.target), uri.text)
+    live = d.get("live")
+    if live is not None and not isinstance(live, bool):
+        raise ConfigError(f"{where}.live: must be true or false, got {live!r}")
+    width, height = d.get("width"), d.get("height")
+    capture = CaptureOptions(
+        open_timeout_s=_seconds(d, "open_timeout", where, 5.0),
+        read_timeout_s=_seconds(d, "read_timeout", where, 3.0),
+        width=None if width is None else get_int(d, "width", where, 0, 1, 16384),
+        height=None if height is None else get_int(d, "height", where, 0, 1, 16384),
+        fps=_positive(d, "fps", where, None),
+    )
+    lo = _seconds(d, "reconnect_min", where, 0.5)
+    hi = _seconds(d, "reconnect_max", where, 2.0)
+    if hi < lo:
+        raise ConfigError(f"{where}.reconnect_max: must be at least reconnect_min ({lo:g} s), got {hi:g}")
+    retries = d.get("max_retries")
+    settings = SourceSettings(
+        name=name,
+        uri=uri,
+        live=live,
+        realtime=get_bool(d, "realtime", where, True),
+        loop=get_bool(d, "loop", where, False),
+        fps=capture.fps,
+        reconnect_initial=lo,
+        reconnect_max=hi,
+        max_retries=None if retries is None else get_int(d, "max_retries", where, 0, 0, 10**9),
+        capture=capture,
+    )
+    return StreamPlan(settings, _models_list(d.get("models"), f"{where}.models", models))
+
+
+T = TypeVar("T")
+
+
+def _collect(errors: list[str], build: Callable[[], T]) -> T | None:
+    try:
+        return build()
+    except EdgeError as exc:
+        errors.extend(str(exc).splitlines())
+        return None
+
+
+def _named(root: Mapping[str, Any], key: str, errors: list[str]) -> Mapping[str, Any]:
+    value = root.get(key)
+    if not isinstance(value, Mapping) or not value:
+        example = "detect: {path: models/detect.onnx}" if key == "models" else "door: {uri: ..., models: [detect]}"
+        errors.append(f"{key}: required: a mapping of names to settings, e.g. {key}: {{{example}}}")
+        return {}
+    return {str(k): v for k, v in value.items() if _collect(errors, partial(_check_name, k, f"{key}.{k}"))}
+
+
+def _top_keys(root: Mapping[str, Any]) -> None:
+    for key in root:
+        if key not in _TOP_KEYS:
+            close = difflib.get_close_matches(str(key), _TOP_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(_TOP_KEYS)}"
+            raise ConfigError(f"{key}: unknown key; {hint}")
+
+
+def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[str]) -> EdgeConfig | None:
+    _collect(errors, lambda: _top_keys(root))
+    model_data = _named(root, "models", errors)
+    models: dict[str, ModelConfig] = {}
+    for name, value in model_data.items():
+        m = _collect(errors, partial(_model, name, value, base))
+        if m is not None:
+            models[name] = m
+    # Streams are checked against every model named, loadable or not, so one typo is one error.
+    streams: list[StreamPlan] = []
+    for name, value in _named(root, "streams", errors).items():
+        s = _collect(errors, partial(_stream, name, value, base, model_data))
+        if s is not None:
+            streams.append(s)
+    state_text = _collect(errors, lambda: get_str(root, "state_dir", "state_dir"))
+    state_dir = (base / Path(state_text).expanduser()) if state_text else default_state_dir()
+    mqtt = None
+    if root.get("mqtt") is not None:
+        mqtt = _collect(errors, lambda: MqttConfig.from_mapping(root["mqtt"], "mqtt", base_dir=base))
+    spool = None
+    if mqtt is not None or root.get("spool") is not None:
+        spool = _collect(errors, lambda: SpoolConfig.from_mapping(root.get("spool"), "spool", state_dir=state_dir))
+    console = _collect(errors, lambda: get_bool(root, "console", "console", False))
+    if errors:
+        return None
+    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path)
+
+
+def parse_config(text: str, path: Path | None = None) -> EdgeConfig:
+    """Parse a config; raises ConfigErrors with every error, one per line, with line numbers."""
+    label = str(path) if path else "<config>"
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label}:{mark.line + 1}" if mark is not None else label
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigErrors([f"{where}: not valid YAML: {problem}"]) from None
+    if not isinstance(root, Mapping):
+        raise ConfigErrors([f"{label}: must be a mapping with streams: and models:, got {type(root).__name__}"])
+    lines: dict[str, int] = {}
+    errors: list[str] = []
+    if node is not None:
+        _key_lines(node, "", lines, errors)
+    errors = [f"{label}:{e}" for e in errors]
+    found: list[str] = []
+    base = path.resolve().parent if path else Path.cwd()
+    config = _build(root, base, path, found)
+    for message in found:
+        line = _line_of(message, lines)
+        errors.append(f"{label}:{line}: {message}" if line else f"{label}: {message}")
+    if errors or config is None:
+        raise ConfigErrors(errors)
+    return config
+
+
+def load_config(path: str | Path) -> EdgeConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigErrors([f"{p}: cannot read the config: {exc.strerror}"]) from None
+    return parse_config(text, p)

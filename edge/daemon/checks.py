@@ -1,0 +1,29 @@
+"""What ``edge validate`` checks beyond the config's shape: models load, inputs are there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.config import EdgeConfig
+from edge.errors import EdgeError
+from edge.models import load_spec
+from edge.sources import SourceKind
+
+
+def check_runtime(config: EdgeConfig) -> tuple[list[str], list[str]]:
+    """(errors, warnings). A model that cannot be read is an error; a video file or camera
+    that is not there now is a warning: the daemon runs the other streams meanwhile."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for m in config.models.values():
+        try:
+            load_spec(m.path)
+        except EdgeError as exc:
+            errors.append(f"models.{m.name}.path: {exc}")
+    for plan in config.streams:
+        uri = plan.source.uri
+        if uri.kind is SourceKind.FILE and not Path(uri.target).is_file():
+            warnings.append(f"streams.{plan.name}.uri: no such file {uri.target} (the stream fails until it exists)")
+        if uri.kind is SourceKind.V4L2 and uri.target.startswith("/dev/") and not Path(uri.target).exists():
+            warnings.append(f"streams.{plan.name}.uri: no camera at {uri.target} now (the stream retries)")
+    return errors, warnings

@@ -1,0 +1,108 @@
+"""``edge run``, ``edge validate``, ``edge bench`` and ``edge demo``.
+
+Nothing heavy is imported at module level: ``edge --help`` must not load OpenCV or a runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger("edge.daemon")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the daemon in the foreground: cameras -> models -> MQTT",
+        description="Run streams through models and publish the results until stopped (SIGINT/SIGTERM drain "
+        "in-flight frames and flush publishes), --duration passes, or every source has ended.",
+    )
+    p.add_argument("--config", required=True, help="the YAML config (see docs/daemon.md)")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="check a daemon config; prints OK or one line per error")
+    p.add_argument("config", help="the YAML config")
+    p.set_defaults(func=_cmd_validate)
+
+
+class StopOnSignal:
+    """SIGINT/SIGTERM set ``event``; a second signal falls back to the default (immediate) action."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signal.Signals(signum).name
+        self.event.set()
+        signal.signal(signum, signal.SIG_DFL)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def print_config_errors(lines: list[str]) -> None:
+    for line in lines:
+        print(f"edge: error: {line}", file=sys.stderr)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from edge.config import ConfigErrors, load_config
+    from edge.daemon.runner import Daemon
+
+    if not args.quiet:
+        logging.getLogger("edge").setLevel(min(logging.getLogger("edge").getEffectiveLevel(), logging.INFO))
+    if args.duration is not None and args.duration <= 0:
+        print("edge: error: --duration must be more than 0 seconds", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(Path(args.config))
+    except ConfigErrors as exc:
+        print_config_errors(exc.lines)
+        return 2
+    stop = threading.Event()
+    with StopOnSignal(stop) as signals:
+        summary = Daemon(config).run(stop, args.duration)
+    reason = f"{signals.received}" if summary.reason == "signal" and signals.received else summary.reason
+    for name, s in summary.streams.items():
+        log.info(
+            "stream %s: %s; %d frames read, %d results, %d dropped", name, s.state, s.frames_read, s.inferred, s.dropped
+        )
+    log.info("stopped (%s) after %.1f s", reason, summary.seconds)
+    return 0 if summary.ok else 1
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from edge.config import ConfigErrors, load_config
+    from edge.daemon.checks import check_runtime
+
+    path = Path(args.config)
+    try:
+        config = load_config(path)
+    except ConfigErrors as exc:
+        print_config_errors(exc.lines)
+        return 1
+    errors, warnings = check_runtime(config)
+    for line in warnings:
+        print(f"edge: warning: {line}", file=sys.stderr)
+    if errors:
+        print_config_errors(errors)
+        return 1
+    print(f"{path}: OK ({len(config.streams)} streams, {len(config.models)} models)")
+    return 0

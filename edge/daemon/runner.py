@@ -1,0 +1,191 @@
+"""One run of the daemon: open models and sinks, run the pipeline, drain and flush on stop.
+
+The caller owns signals: it sets ``stop`` (a threading.Event) from its SIGINT/SIGTERM handler
+and :meth:`Daemon.run` drains in-flight frames, publishes final stats and closes every sink
+(which flushes what they accepted) before it returns.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from edge.config import EdgeConfig, ModelConfig
+from edge.errors import EdgeError
+from edge.messages import Sink, StatsSnapshot
+from edge.model import Model
+from edge.pipeline import ModelRunner, Pipeline, StreamHealth
+from edge.sources import SourceState, open_capture
+from edge.sources.source import Opener
+from edge.systemd import Notifier
+
+log = logging.getLogger("edge.daemon")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run went. ``reason``: "duration", "signal" or "ended" (every source ended)."""
+
+    reason: str
+    seconds: float
+    streams: dict[str, StreamHealth]
+    models: dict[str, str]
+    failed_streams: tuple[str, ...] = ()
+    failed_models: tuple[str, ...] = ()
+    clean: bool = True  # every thread stopped and every sink closed in time
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.clean and not self.failed_streams and not self.failed_models
+
+
+def _resolve_backend(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    try:
+        from edge.engines.select import resolve_backend
+    except ImportError:
+        log.warning("backend auto: TensorRT support is not installed; using onnxruntime")
+        return "onnxruntime"
+    return resolve_backend(requested)
+
+
+def open_models(models: Sequence[ModelConfig]) -> tuple[list[ModelRunner], dict[str, str]]:
+    """Open every model; one that cannot be opened is logged in one line and left out."""
+    runners: list[ModelRunner] = []
+    failed: dict[str, str] = {}
+    for m in models:
+        try:
+            model = Model.open(m.path, backend=_resolve_backend(m.backend))
+        except EdgeError as exc:
+            log.error("model %s: %s", m.name, exc)
+            failed[m.name] = str(exc)
+            continue
+        runners.append(ModelRunner(m.name, model, m.params, m.max_batch))
+        log.info("model %s: %s %s on %s", m.name, model.spec.task.value, m.path.name, model.backend.name)
+    return runners, failed
+
+
+def build_sinks(config: EdgeConfig) -> list[Sink]:
+    sinks: list[Sink] = []
+    if config.mqtt is not None:
+        from edge.publish.config import SpoolConfig
+        from edge.publish.mqtt import MqttSink
+
+        spool = config.spool or SpoolConfig(config.state_dir / "spool")
+        sinks.append(MqttSink(config.mqtt, spool))
+    if config.console:
+        console = importlib.import_module("edge.publish.console")
+        sinks.append(console.ConsoleSink())
+    return sinks
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: EdgeConfig,
+        extra_sinks: Sequence[Sink] = (),
+        opener: Opener = open_capture,
+        drain_timeout: float = 15.0,
+        flush_timeout: float = 10.0,
+        stats_interval: float | None = None,
+    ) -> None:
+        self.config = config
+        self._extra_sinks = list(extra_sinks)
+        self._opener = opener
+        self._drain_timeout = drain_timeout
+        self._flush_timeout = flush_timeout
+        self._stats_interval = stats_interval or config.stats_interval
+        self.pipeline: Pipeline | None = None
+        self.started = threading.Event()
+
+    def run(self, stop: threading.Event, duration: float | None = None) -> RunSummary:
+        """Run until ``stop`` is set, ``duration`` seconds pass or every source has ended."""
+        t0 = time.monotonic()
+        notifier = Notifier()
+        runners, failed_models = open_models(list(self.config.models.values()))
+        sinks: list[Sink] = []
+        clean = True
+        try:
+            sinks = build_sinks(self.config) + self._extra_sinks
+            pipeline = Pipeline(self.config.streams, runners, sinks, failed_models, self._opener)
+            self.pipeline = pipeline
+            pipeline.start()
+            self.started.set()
+            notifier.ready(f"{len(self.config.streams)} streams, {len(runners)} models")
+            reason = self._serve(pipeline, stop, duration, notifier)
+            notifier.stopping(f"stopping ({reason}): draining")
+            log.info("stopping (%s): draining in-flight frames", reason)
+            clean = pipeline.stop(drain=True, timeout=self._drain_timeout)
+            final = pipeline.snapshot()
+            pipeline.fanout.publish_stats(final)
+        finally:
+            clean = self._close(sinks, runners) and clean
+            notifier.close()
+        return self._summary(reason, time.monotonic() - t0, final, failed_models, clean)
+
+    def _serve(self, pipeline: Pipeline, stop: threading.Event, duration: float | None, notifier: Notifier) -> str:
+        interval = self._stats_interval
+        deadline = None if duration is None else time.monotonic() + duration
+        next_stats = time.monotonic() + interval
+        tick = min(1.0, interval, notifier.watchdog_interval or 1.0)
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return "duration"
+            if pipeline.idle():
+                return "ended"
+            if now >= next_stats:
+                snap = pipeline.snapshot()
+                pipeline.fanout.publish_stats(snap)
+                notifier.status(_status_line(snap))
+                _log_stats(snap)
+                next_stats = now + interval
+            notifier.watchdog()
+            wait = tick if deadline is None else max(0.0, min(tick, deadline - now))
+            if stop.wait(wait):
+                return "signal"
+
+    def _close(self, sinks: Sequence[Sink], runners: Sequence[ModelRunner]) -> bool:
+        clean = True
+        for sink in sinks:
+            try:
+                sink.close(self._flush_timeout)
+            except Exception as exc:  # one sink failing to close must not keep the others open
+                log.error("closing %s failed: %s", type(sink).__name__, exc)
+                clean = False
+        for r in runners:
+            r.model.close()
+        return clean
+
+    def _summary(
+        self, reason: str, seconds: float, final: StatsSnapshot, failed_models: dict[str, str], clean: bool
+    ) -> RunSummary:
+        streams = {n: s for n, s in final.streams.items() if isinstance(s, StreamHealth)}
+        failed = tuple(n for n, s in streams.items() if s.state == SourceState.FAILED.value)
+        return RunSummary(reason, seconds, streams, dict(final.models), failed, tuple(failed_models), clean)
+
+
+def _status_line(snap: StatsSnapshot) -> str:
+    parts = [f"{n}: {s.state} {s.fps_out:.1f} fps, dropped {s.dropped}" for n, s in snap.streams.items()]
+    return "; ".join(parts)
+
+
+def _log_stats(snap: StatsSnapshot) -> None:
+    for name, s in snap.streams.items():
+        log.info(
+            "stream %s: %s, %.1f fps in, %.1f out, dropped %d, queue %d, latency p50 %.0f ms p95 %.0f ms",
+            name,
+            s.state,
+            s.fps_in,
+            s.fps_out,
+            s.dropped,
+            s.queue_depth,
+            s.latency_p50 * 1000,
+            s.latency_p95 * 1000,
+        )
