@@ -1,0 +1,33 @@
+"""The device an engine is built for: TensorRT version, GPU name and compute capability."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from edge.engines.key import DeviceInfo
+from edge.errors import BackendUnavailable
+
+
+def _require(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"TensorRT engines need {exc.name or name}; install it with: pip install 'edge[tensorrt]'"
+        ) from None
+
+
+def detect_device(index: int = 0) -> DeviceInfo:
+    """Ask TensorRT and CUDA (through pycuda) what this machine has; BackendUnavailable if either
+    is missing or no GPU answers."""
+    trt = _require("tensorrt")
+    cuda = _require("pycuda.driver")
+    try:
+        cuda.init()
+        dev = cuda.Device(index)
+        name = str(dev.name())
+        major, minor = dev.compute_capability()
+    except Exception as exc:  # pycuda.driver.Error and friends carry the CUDA error text
+        raise BackendUnavailable(f"no usable CUDA device {index}: {exc}") from None
+    return DeviceInfo(str(trt.__version__), name, (int(major), int(minor)))

@@ -1,0 +1,55 @@
+"""``backend: auto``: TensorRT where it imports, ONNX Runtime otherwise, said once in the log."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from types import ModuleType
+
+from edge.errors import BackendUnavailable
+
+log = logging.getLogger("edge.engines")
+
+BACKENDS = ("auto", "tensorrt", "onnxruntime")
+# The TensorRT backend needs both: the runtime, and pycuda for its buffers and stream.
+_TRT_MODULES = ("tensorrt", "pycuda.driver")
+
+
+class BackendResolver:
+    """Resolves backend names; probes the TensorRT imports once per instance, logs once."""
+
+    def __init__(self, importer: Callable[[str], ModuleType] = importlib.import_module) -> None:
+        self._import = importer
+        self._lock = threading.Lock()
+        self._auto: str | None = None
+
+    def resolve(self, requested: str) -> str:
+        name = requested.strip().lower()
+        if name not in BACKENDS:
+            raise BackendUnavailable(f"unknown backend {requested!r}; use one of {', '.join(BACKENDS)}")
+        if name != "auto":
+            return name
+        with self._lock:
+            if self._auto is None:
+                self._auto = self._probe()
+            return self._auto
+
+    def _probe(self) -> str:
+        try:
+            modules = [self._import(m) for m in _TRT_MODULES]
+        except Exception as exc:  # ImportError, or a broken install raising OSError/RuntimeError
+            log.warning("backend auto: TensorRT not usable here (%s); using onnxruntime", exc)
+            return "onnxruntime"
+        version = getattr(modules[0], "__version__", "?")
+        log.warning("backend auto: TensorRT %s found; using tensorrt", version)
+        return "tensorrt"
+
+
+_DEFAULT = BackendResolver()
+
+
+def resolve_backend(requested: str) -> str:
+    """``"auto"`` -> ``"tensorrt"`` or ``"onnxruntime"`` (decided once per process); others as given."""
+    return _DEFAULT.resolve(requested)
