@@ -16,6 +16,7 @@ from edge.errors import BackendUnavailable
 # name -> (module, class, pip extra that installs its runtime)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
     "onnxruntime": ("edge.backends.onnxruntime", "OnnxRuntimeBackend", "cpu"),
+    "tensorrt": ("edge.backends.tensorrt", "TensorRTBackend", "tensorrt"),
 }
 
 
