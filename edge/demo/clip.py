@@ -88,11 +88,12 @@ def _background(rng: np.random.Generator, w: int, h: int) -> tuple[npt.NDArray[n
 
 
 def _colour(rng: np.random.Generator, ends: npt.NDArray[np.float64]) -> tuple[float, float, float]:
-    # Far from both gradient ends so the shape stands out wherever it moves (the models'
-    # training scenes keep fill and background at least 150 apart in L1).
+    # Far from every colour along the gradient so the shape stands out wherever it moves (the
+    # models' training scenes keep fill and background at least 150 apart in L1).
+    ramp = ends[0] + np.linspace(0.0, 1.0, 11)[:, None] * (ends[1] - ends[0])
     for _ in range(1000):
         c = rng.uniform(0, 255, 3)
-        if np.abs(ends - c).sum(axis=1).min() > 180:
+        if np.abs(ramp - c).sum(axis=1).min() > 180:
             return (float(c[0]), float(c[1]), float(c[2]))
     far = np.where(ends.mean(axis=0) > 127.5, 0.0, 255.0)
     return (float(far[0]), float(far[1]), float(far[2]))

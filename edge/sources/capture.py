@@ -29,6 +29,10 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 import cv2  # after the environment it reads
 
+# cv2 may have been imported before the environment was set (preprocessing imports it too).
+if cv2.utils.logging.getLogLevel() > cv2.utils.logging.LOG_LEVEL_ERROR:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 Image = npt.NDArray[np.uint8]
 
 
