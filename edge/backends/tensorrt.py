@@ -82,6 +82,8 @@ class TensorRTBackend(Backend):
         try:
             with self._ctx.active():
                 self._runtime = trt.Runtime(self._logger)
+                if dla_core is not None:
+                    self._runtime.DLA_core = dla_core  # a DLA engine runs on the core the runtime names
                 if engine is not None:
                     self._engine = self.deserialize(Path(engine).read_bytes())
                 else:

@@ -11,11 +11,17 @@ from edge.errors import BackendUnavailable
 
 def _require(name: str) -> ModuleType:
     try:
-        return importlib.import_module(name)
+        module = importlib.import_module(name)
     except ImportError as exc:
         raise BackendUnavailable(
             f"TensorRT engines need {exc.name or name}; install it with: pip install 'edge[tensorrt]'"
         ) from None
+    if getattr(module, "__file__", None) is None:
+        # A folder of type stubs (tensorrt-stubs) imports as an empty namespace package.
+        raise BackendUnavailable(
+            f"{name} is only type stubs here; install the real package: pip install 'edge[tensorrt]'"
+        )
+    return module
 
 
 def detect_device(index: int = 0) -> DeviceInfo:

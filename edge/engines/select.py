@@ -39,6 +39,9 @@ class BackendResolver:
     def _probe(self) -> str:
         try:
             modules = [self._import(m) for m in _TRT_MODULES]
+            stubs = [m.__name__ for m in modules if getattr(m, "__file__", None) is None]
+            if stubs:  # tensorrt-stubs alone imports as an empty namespace package
+                raise ImportError(f"{', '.join(stubs)} is only type stubs")
         except Exception as exc:  # ImportError, or a broken install raising OSError/RuntimeError
             log.warning("backend auto: TensorRT not usable here (%s); using onnxruntime", exc)
             return "onnxruntime"

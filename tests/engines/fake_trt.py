@@ -102,6 +102,7 @@ class World:
 def make_tensorrt(world: World) -> types.ModuleType:
     trt = types.ModuleType("tensorrt")
     trt.__version__ = "10.3.0"  # type: ignore[attr-defined]
+    trt.__file__ = "/fake/tensorrt/__init__.py"
     ns: dict[str, Any] = {
         "DataType": DataType,
         "TensorIOMode": TensorIOMode,
@@ -353,6 +354,8 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
     pycuda = types.ModuleType("pycuda")
     driver = types.ModuleType("pycuda.driver")
     compiler = types.ModuleType("pycuda.compiler")
+    for m in (pycuda, driver, compiler):
+        m.__file__ = f"/fake/{m.__name__.replace('.', '/')}.py"
 
     class DeviceAllocation:
         def __init__(self, nbytes: int) -> None:

@@ -16,6 +16,7 @@ def _importer(fail: str | None, calls: list[str]):  # type: ignore[no-untyped-de
             raise ImportError(f"No module named '{fail}'", name=fail)
         mod = types.ModuleType(name)
         mod.__version__ = "10.3.0"  # type: ignore[attr-defined]
+        mod.__file__ = f"/usr/lib/python3/dist-packages/{name}/__init__.py"
         return mod
 
     return imp
@@ -38,6 +39,13 @@ def test_auto_picks_tensorrt_where_it_imports_and_says_so_once(
         assert [r.resolve("auto") for _ in range(3)] == [expected] * 3
     assert len(caplog.records) == 1 and said in caplog.text
     assert len(calls) <= 2  # probed once
+
+
+def test_type_stubs_alone_do_not_count_as_tensorrt(caplog: pytest.LogCaptureFixture) -> None:
+    # tensorrt-stubs installs a tensorrt/ folder of .pyi files: it imports, as an empty namespace.
+    with caplog.at_level(logging.WARNING, logger="edge.engines"):
+        assert BackendResolver(lambda name: types.ModuleType(name)).resolve("auto") == "onnxruntime"
+    assert "only type stubs" in caplog.text
 
 
 def test_explicit_backends_are_not_probed() -> None:
