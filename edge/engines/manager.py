@@ -94,10 +94,16 @@ class EngineManager:
         self._queue: collections.deque[_Job] = collections.deque()
         self._worker: threading.Thread | None = None
         self._closed = False
+        # Requests are decided one at a time (check the cache, then enqueue), so two threads
+        # asking for the same model cannot both start a build.
+        self._deciding = threading.Lock()
 
     def request(self, spec: ModelSpec, options: BuildOptions, model: str | None = None) -> EngineStatus:
         """Ask for ``spec``'s engine under ``options``; returns without building."""
-        name = safe_name(model or spec.name)
+        with self._deciding:
+            return self._request(spec, options, safe_name(model or spec.name))
+
+    def _request(self, spec: ModelSpec, options: BuildOptions, name: str) -> EngineStatus:
         if self._device is None:
             return self._set(EngineStatus(name, EngineState.UNAVAILABLE, reason=self._unavailable))
         try:
@@ -116,22 +122,22 @@ class EngineManager:
         return self._start(name, req)
 
     def _start(self, name: str, req: BuildRequest) -> EngineStatus:
-        manifest = self.store.read_manifest(name, req.digest)
-        if manifest is not None:
+        if self.store.read_manifest(name, req.digest) is not None:
             path = self.store.engine_path(name, req.digest)
-            return self._set(EngineStatus(name, EngineState.READY, req.digest, engine_path=path))
-        failure = self.store.failure(name, req.digest)
-        if failure is not None:
-            return self._set(EngineStatus(name, EngineState.FAILED, req.digest, reason=failure.reason))
-        status = EngineStatus(name, EngineState.BUILDING, req.digest)
+            status = EngineStatus(name, EngineState.READY, req.digest, engine_path=path)
+        elif (failure := self.store.failure(name, req.digest)) is not None:
+            status = EngineStatus(name, EngineState.FAILED, req.digest, reason=failure.reason)
+        else:
+            status = EngineStatus(name, EngineState.BUILDING, req.digest)
         job = _Job(req, status, ProgressTracker(self._progress_listener(name, req.digest)))
         with self._cond:
             self._jobs[name] = job
-            self._queue.append(job)
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="edge-engine-builds", daemon=True)
-                self._worker.start()
-            self._cond.notify_all()
+            if status.state is EngineState.BUILDING:
+                self._queue.append(job)
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._run, name="edge-engine-builds", daemon=True)
+                    self._worker.start()
+                self._cond.notify_all()
         return self._set(status)
 
     def status(self, model: str) -> EngineStatus:
@@ -152,14 +158,15 @@ class EngineManager:
         """Report that a READY engine would not load (TensorRT refused it): it is moved aside
         and rebuilt, so the daemon can go on waiting for it."""
         name = safe_name(model)
-        with self._cond:
-            job = self._jobs.pop(name, None)
-            status = self._status.get(name)
-        if job is None or status is None or status.state is not EngineState.READY:
-            return self.status(name)
-        self.store.quarantine(name, job.request.digest, f"would not load: {reason}")
-        log.warning("%s: engine %s would not load (%s); rebuilding", name, job.request.digest, reason)
-        return self._start(name, job.request)
+        with self._deciding:
+            with self._cond:
+                job = self._jobs.get(name)
+                status = self._status.get(name)
+            if job is None or status is None or status.state is not EngineState.READY:
+                return self.status(name)
+            self.store.quarantine(name, job.request.digest, f"would not load: {reason}")
+            log.warning("%s: engine %s would not load (%s); rebuilding", name, job.request.digest, reason)
+            return self._start(name, job.request)
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Cancel the running build (TensorRT stops at its next step) and stop the worker."""

@@ -100,6 +100,19 @@ def test_an_engine_that_will_not_load_is_rebuilt(spec: ModelSpec, store: EngineS
     mgr.close()
 
 
+def test_an_engine_found_in_the_cache_that_will_not_load_is_rebuilt(spec: ModelSpec, store: EngineStore) -> None:
+    first = _manager(store, FakeBuilder())
+    first.request(spec, FP16)
+    first.wait("cam", 5)
+    first.close()
+    build = FakeBuilder()
+    restarted = _manager(store, build)
+    assert restarted.request(spec, FP16).state is EngineState.READY
+    assert restarted.engine_invalid("cam", "deserialization failed").state is EngineState.BUILDING
+    assert restarted.wait("cam", 5).state is EngineState.READY and len(build.calls) == 1
+    restarted.close()
+
+
 def test_new_inputs_supersede_a_running_build(spec: ModelSpec, store: EngineStore) -> None:
     gate = threading.Event()
     build = FakeBuilder(gate=gate)
