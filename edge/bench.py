@@ -67,11 +67,40 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def measure_raw(model_path: Path, clip: Path, frames: int, backend: str) -> Measurement:
+def larger_input(model: Path, size: int, out_dir: Path) -> Path:
+    """A copy of an Ultralytics ONNX model taking ``size`` x ``size`` input: the same weights, about
+    (size / exported size)^2 times the compute. Works for graphs that derive their anchor grid
+    from the input, as Ultralytics' ``dynamic=True`` exports do; ONNX Runtime refuses others."""
+    import onnx
+
+    m = onnx.load(str(model))
+    dims = m.graph.input[0].type.tensor_type.shape.dim
+    if len(dims) != 4:
+        raise EdgeError(f"{model}: --imgsz needs an NCHW image input")
+    dims[2].dim_value, dims[3].dim_value = size, size
+    found = False
+    for prop in m.metadata_props:
+        if prop.key == "imgsz":
+            prop.value, found = f"[{size}, {size}]", True
+    if not found:
+        raise EdgeError(f"{model}: --imgsz needs Ultralytics metadata (imgsz)")
+    out = out_dir / f"{model.stem}-{size}.onnx"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx.save(m, str(out))
+    return out
+
+
+def _open(model_path: Path, backend: str, threads: int | None) -> Any:
+    from edge.model import Model
+
+    options = {"threads": threads} if threads and backend == "onnxruntime" else {}
+    return Model.open(model_path, backend=backend, **options)
+
+
+def measure_raw(model_path: Path, clip: Path, frames: int, backend: str, threads: int | None = None) -> Measurement:
     import cv2
     import numpy as np
 
-    from edge.model import Model
     from edge.preprocess import preprocess
 
     cap = cv2.VideoCapture(str(clip))
@@ -79,7 +108,7 @@ def measure_raw(model_path: Path, clip: Path, frames: int, backend: str) -> Meas
     cap.release()
     if not ok:
         raise EdgeError(f"{clip}: cannot read a frame")
-    with Model.open(model_path, backend=backend) as model:
+    with _open(model_path, backend, threads) as model:
         batch, _ = preprocess([np.asarray(image, dtype=np.uint8)], model.spec.preprocess)
         for _ in range(_WARMUP):
             model.backend.infer(batch)
@@ -90,13 +119,14 @@ def measure_raw(model_path: Path, clip: Path, frames: int, backend: str) -> Meas
     return Measurement("raw", model_path.name, 1, frames, frames / elapsed, peak_rss_mb=_peak_rss_mb())
 
 
-def measure_pipeline(model_path: Path, clip: Path, streams: int, backend: str) -> Measurement:
-    from edge.model import Model
+def measure_pipeline(
+    model_path: Path, clip: Path, streams: int, backend: str, threads: int | None = None
+) -> Measurement:
     from edge.pipeline import ModelRunner, Pipeline, StreamHealth, StreamPlan
     from edge.sources import SourceSettings, parse_uri
 
     sink = _CountingSink()
-    with Model.open(model_path, backend=backend) as model:
+    with _open(model_path, backend, threads) as model:
         runner = ModelRunner("model", model, max_batch=max(1, streams))
         plans = [
             StreamPlan(SourceSettings(f"s{i}", parse_uri(str(clip)), realtime=False), ("model",))
@@ -127,23 +157,29 @@ def measure_pipeline(model_path: Path, clip: Path, streams: int, backend: str) -
         latency_p50=max(h.latency_p50 for h in healths),
         latency_p95=max(h.latency_p95 for h in healths),
         peak_rss_mb=_peak_rss_mb(),
-        stages_ms={k: round(v / max(1, results) * 1000, 3) for k, v in totals.items()},
+        stages_ms={
+            k: round(v / max(1, results) * 1000, 3) for k, v in {**totals, "total": sum(totals.values())}.items()
+        },
     )
 
 
 def _child(args: argparse.Namespace) -> int:
     model = Path(args.model[0])
     if args.child == "raw":
-        m = measure_raw(model, Path(args.clip), args.frames, args.backend)
+        m = measure_raw(model, Path(args.clip), args.frames, args.backend, args.threads)
     else:
-        m = measure_pipeline(model, Path(args.clip), args.streams_n, args.backend)
+        m = measure_pipeline(model, Path(args.clip), args.streams_n, args.backend, args.threads)
     print(json.dumps(asdict(m)))
     return 0
 
 
-def _run_child(kind: str, model: Path, clip: Path, streams: int, frames: int, backend: str) -> Measurement:
+def _run_child(
+    kind: str, model: Path, clip: Path, streams: int, frames: int, backend: str, threads: int | None
+) -> Measurement:
     cmd = [sys.executable, "-m", "edge.bench", "--child", kind, "--model", str(model), "--clip", str(clip)]
     cmd += ["--streams-n", str(streams), "--frames", str(frames), "--backend", backend]
+    if threads:
+        cmd += ["--threads", str(threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -153,13 +189,18 @@ def _run_child(kind: str, model: Path, clip: Path, streams: int, frames: int, ba
 
 
 def run_bench(
-    models: Sequence[Path], clip: Path, streams: Sequence[int], frames: int, backend: str = "onnxruntime"
+    models: Sequence[Path],
+    clip: Path,
+    streams: Sequence[int],
+    frames: int,
+    backend: str = "onnxruntime",
+    threads: int | None = None,
 ) -> list[Measurement]:
     out: list[Measurement] = []
     for model in models:
-        out.append(_run_child("raw", model, clip, 1, frames, backend))
+        out.append(_run_child("raw", model, clip, 1, frames, backend, threads))
         for n in streams:
-            out.append(_run_child("pipeline", model, clip, n, frames, backend))
+            out.append(_run_child("pipeline", model, clip, n, frames, backend, threads))
     return out
 
 
@@ -221,7 +262,10 @@ def bench_main(args: argparse.Namespace) -> int:
         cache = Path(args.cache or Path(tempfile.gettempdir()) / "edge-bench")
         clip = cached_clip(cache, ClipSpec(ClipKind.SHAPES, width, height, 30.0, args.frames, seed=11))
     streams = [int(s) for s in args.streams.split(",")]
-    results = run_bench(models, clip, streams, args.frames, args.backend)
+    if args.imgsz:
+        work = Path(tempfile.mkdtemp(prefix="edge-bench-models-"))
+        models = [larger_input(m, args.imgsz, work) for m in models]
+    results = run_bench(models, clip, streams, args.frames, args.backend, args.threads)
     report = format_report(results, machine_description())
     print(report)
     if args.json:
@@ -238,6 +282,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", help="where generated clips are kept (default: the temp folder)")
     p.add_argument("--backend", default="onnxruntime", help="backend (default onnxruntime)")
     p.add_argument("--json", help="also write the measurements to this JSON file")
+    p.add_argument("--imgsz", type=int, help="run the models at this square input size (same weights, more compute)")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
 
 
 if __name__ == "__main__":

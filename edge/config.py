@@ -30,7 +30,16 @@ from edge.tasks.params import InferenceParams
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
 _TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "console")
-_MODEL_KEYS = ("path", "backend", "confidence", "overlap", "max_detections", "keypoint_confidence", "max_batch")
+_MODEL_KEYS = (
+    "path",
+    "backend",
+    "confidence",
+    "overlap",
+    "max_detections",
+    "keypoint_confidence",
+    "max_batch",
+    "threads",
+)
 _STREAM_KEYS = (
     "uri",
     "models",
@@ -64,6 +73,7 @@ class ModelConfig:
     backend: str = "onnxruntime"
     params: InferenceParams = field(default_factory=InferenceParams)
     max_batch: int = 8
+    threads: int | None = None  # ONNX Runtime intra-op threads; None: one per core
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -193,7 +203,8 @@ def _model(name: str, data: object, base: Path) -> ModelConfig:
     backend = (get_str(d, "backend", where, "onnxruntime") or "onnxruntime").lower()
     if backend not in BACKENDS:
         raise ConfigError(f"{where}.backend: use one of {', '.join(BACKENDS)}, got {backend!r}")
-    return ModelConfig(name, path, backend, params, get_int(d, "max_batch", where, 8, 1, 64))
+    threads = None if d.get("threads") is None else get_int(d, "threads", where, 0, 1, 256)
+    return ModelConfig(name, path, backend, params, get_int(d, "max_batch", where, 8, 1, 64), threads)
 
 
 def _models_list(value: object, where: str, known: Mapping[str, object]) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ GOOD = """\
         path: DETECT
         confidence: 50
         max_batch: 4
-      det2: {path: DETECT, backend: auto, overlap: 0.5}
+      det2: {path: DETECT, backend: auto, overlap: 0.5, threads: 1}
     streams:
       door:
         uri: rtsp://user:pw@cam.local/stream
@@ -50,6 +50,7 @@ def test_a_full_config_parses_into_typed_values(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, GOOD))
     assert cfg.models["det"].params.confidence == 0.5
     assert (cfg.models["det"].max_batch, cfg.models["det2"].backend) == (4, "auto")
+    assert (cfg.models["det"].threads, cfg.models["det2"].threads) == (None, 1)
     door, clip, usb = cfg.streams
     assert door.models == ("det", "det2") and door.source.uri.kind is SourceKind.RTSP
     assert door.source.is_live and door.source.reconnect_max == 4.0

@@ -7,7 +7,6 @@ and :meth:`Daemon.run` drains in-flight frames, publishes final stats and closes
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -60,8 +59,11 @@ def open_models(models: Sequence[ModelConfig]) -> tuple[list[ModelRunner], dict[
     runners: list[ModelRunner] = []
     failed: dict[str, str] = {}
     for m in models:
+        backend = _resolve_backend(m.backend)
+        # Only ONNX Runtime takes a thread count; other backends run on the GPU.
+        options = {"threads": m.threads} if m.threads and backend == "onnxruntime" else {}
         try:
-            model = Model.open(m.path, backend=_resolve_backend(m.backend))
+            model = Model.open(m.path, backend=backend, **options)
         except EdgeError as exc:
             log.error("model %s: %s", m.name, exc)
             failed[m.name] = str(exc)
@@ -80,8 +82,9 @@ def build_sinks(config: EdgeConfig) -> list[Sink]:
         spool = config.spool or SpoolConfig(config.state_dir / "spool")
         sinks.append(MqttSink(config.mqtt, spool))
     if config.console:
-        console = importlib.import_module("edge.publish.console")
-        sinks.append(console.ConsoleSink())
+        from edge.publish.console import ConsoleSink
+
+        sinks.append(ConsoleSink())
     return sinks
 
 

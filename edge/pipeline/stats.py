@@ -92,7 +92,7 @@ class StreamCounters:
             self.routes[model].inferred += 1
             self.results += 1
             self.fps_out.mark(now)
-            self.latency.add(latency["total"])
+            self.latency.add(sum(latency.values()))
             for k, v in latency.items():
                 self.stages[k] = self.stages.get(k, 0.0) + v
 

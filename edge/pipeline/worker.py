@@ -210,8 +210,7 @@ class ModelWorker:
                 "wait": wait,
                 "infer": infer,
                 "postprocess": post,
-                "total": frame.capture_s + (done - frame.captured),
-            }
+            }  # the stages add up to the time from capture to publish
             # As the hosted API reports it: this image's share of the model's work.
             v1 = result.to_v1(inference_id=new_id(), time=round((pre + infer + post) / n, 6))
             message = ResultMessage(

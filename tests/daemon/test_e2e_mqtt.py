@@ -70,7 +70,7 @@ def test_every_frame_of_a_300_frame_file_arrives_in_order_for_every_task(
         docs = [d for d in arrived if d["model"] == model]
         assert [d["frame"] for d in docs] == list(range(300)), f"{model}: missing, repeated or out of order"
         for d in docs:
-            assert d["stream"] == "cam" and d["source"] == "local" and d["latency"]["total"] > 0
+            assert d["stream"] == "cam" and d["source"] == "local" and set(d["latency"]) >= {"capture", "infer"}
             assert_v1_valid({k: v for k, v in d.items() if k not in PAYLOAD_EXTRAS}, task, multi_label)
             assert d["image"] == {"width": 320, "height": 240}
 

@@ -50,8 +50,8 @@ def test_file_stream_every_frame_in_order_with_stage_latency(short_clip: Path, p
     for m in sink.messages[:5]:
         assert_v1_valid(m.v1, "object-detection")
         assert m.v1["image"] == {"width": 320, "height": 240}
-        assert set(m.latency) == {*STAGES, "total"}
-        assert sum(m.latency[s] for s in STAGES) == pytest.approx(m.latency["total"], abs=1e-3)
+        assert set(m.latency) == set(STAGES) and all(v >= 0 for v in m.latency.values())
+        assert sum(m.latency.values()) < 5
     h = health(p, "cam")
     assert (h.state, h.frames_read, h.inferred, h.dropped, h.queue_depth) == ("ended", 60, 60, 0, 0)
     assert 0 < h.latency_p50 <= h.latency_p95
@@ -93,7 +93,7 @@ def test_slow_model_on_live_source_drops_and_accounts_for_every_frame(
     assert h.frames_read == h.inferred + h.dropped
     assert h.dropped > 100  # a 60 fps camera, a 10 fps model
     # The newest frame wins: a frame waits for at most about two inferences, never a backlog.
-    worst = max(m.latency["total"] for m in sink.messages)
+    worst = max(sum(m.latency.values()) for m in sink.messages)
     assert worst < 0.6, f"latency grew to {worst:.2f} s"
     frames = sink.frames("cam", "slow")
     assert frames == sorted(frames)
