@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.cli import main
+from tests.helpers import FIXTURE_MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_validate_accepts_the_example_and_warns_about_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(ROOT / "examples" / "edge.yaml")]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip().endswith("edge.yaml: OK (2 streams, 1 models)")
+    assert err.startswith("edge: warning: streams.recorded.uri: no such file")
+
+
+def test_validate_prints_one_line_per_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"nope")
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text(
+        f"models:\n  a: {{path: {FIXTURE_MODELS / 'shapes-detect.onnx'}, confidnce: 0.5}}\n"
+        f"  b: {{path: {broken}}}\n"
+        "streams:\n  s: {uri: 'ftp://x/y', models: [a]}\n"
+    )
+    assert main(["validate", str(cfg)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"edge: error: {cfg}:2: models.a.confidnce: unknown key; did you mean 'confidence'?",
+        f"edge: error: {cfg}:5: streams.s.uri: 'ftp://x/y': unsupported scheme 'ftp'; write a file path, file://, "
+        "rtsp://, v4l2:///dev/videoN, a device index, csi://N, gst://... ! appsink, http(s)://",
+    ]
+    cfg.write_text(cfg.read_text().replace("confidnce", "confidence").replace("ftp://x/y", "clip.mp4"))
+    assert main(["validate", str(cfg)]) == 1  # the shape is right now; the broken model is found next
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("edge: warning: streams.s.uri: no such file")
+    assert err[1].startswith("edge: error: models.b.path: ") and len(err) == 2
+
+
+def test_run_rejects_a_bad_config_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "edge.yaml"
+    cfg.write_text("streams: {}\n")
+    assert main(["run", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "models: required" in err and "streams: required" in err
+    assert main(["run", "--config", str(tmp_path / "none.yaml")]) == 2
+    assert "cannot read the config: No such file or directory" in capsys.readouterr().err
