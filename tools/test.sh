@@ -17,4 +17,6 @@ fi
 .venv/bin/ruff check edge tests tools
 .venv/bin/ruff format --check edge tests tools
 .venv/bin/mypy
+# The TensorRT code again, against tensorrt-stubs (a repaired copy: the published stubs have syntax errors).
+.venv/bin/python tools/typecheck_tensorrt.py
 exec .venv/bin/python -m pytest "$@"

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import ssl
 import threading
 import time
@@ -168,7 +169,7 @@ class MqttSink(Sink):
         """Stats go out only while connected, at QoS 0: a stale one is of no use later."""
         doc = stats.to_payload()
         doc["publisher"] = self.counters().to_payload()
-        data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        data = json.dumps(_finite(doc), separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
         with self._cond:
             self._events.append(_Stats(data))
             self._cond.notify_all()
@@ -415,6 +416,17 @@ class MqttSink(Sink):
             self._events.clear()
         for event in events:
             self._acked(event.mid)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinity (a p95 of no frames) as null: JSON has no spelling for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _configure_tls(client: mqtt.Client, tls: TlsConfig) -> None:

@@ -65,11 +65,15 @@ def test_stats_carry_pipeline_and_publisher_counters(broker: Broker, make_sink) 
         sink = make_sink(broker.port)
         sink.publish(detection("cam1", "detect", 0))
         assert sink.flush(5.0)
-        stream = StreamStats(30.0, 29.5, 3, 1, 0.012, 0.02, "running")
-        sink.publish_stats(StatsSnapshot(1700000000.0, {"cam1": stream}, {"detect": "ready"}))
+        streams = {
+            "cam1": StreamStats(30.0, 29.5, 3, 1, 0.012, 0.02, "running"),
+            "cam2": StreamStats(0.0, 0.0, 0, 0, float("nan"), float("inf"), "connecting"),
+        }
+        sink.publish_stats(StatsSnapshot(1700000000.0, streams, {"detect": "ready"}))
         sub.wait_for(lambda msgs: len(msgs) == 1, what="a stats message")
-    doc = sub.messages[0].json()
+    doc = json.loads(sub.messages[0].payload, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
     assert doc["streams"]["cam1"]["fps_in"] == 30.0 and doc["models"] == {"detect": "ready"}
+    assert (doc["streams"]["cam2"]["latency_p50"], doc["streams"]["cam2"]["latency_p95"]) == (None, None)
     assert doc["publisher"]["connected"] is True
     assert (doc["publisher"]["accepted"], doc["publisher"]["published"], doc["publisher"]["spooled"]) == (1, 1, 0)
 
