@@ -13,7 +13,6 @@ import numpy.typing as npt
 
 from edge.backends import Backend, create_backend
 from edge.models import ModelSpec, load_spec
-from edge.preprocess import preprocess
 from edge.tasks.decode import Result, decode_batch
 from edge.tasks.params import InferenceParams
 from edge.tasks.v1 import new_id
@@ -63,8 +62,7 @@ class Model:
         for s in range(0, len(images), step):
             chunk = images[s : s + step]
             t0 = time.perf_counter()
-            batch, geoms = preprocess(chunk, self.spec.preprocess)
-            outputs = self.backend.infer(batch)
+            outputs, geoms = self.backend.infer_images(chunk, self.spec.preprocess)
             results = decode_batch(self.spec, outputs, geoms, params, self._output_names)
             per_image = (time.perf_counter() - t0) / len(chunk)
             out.extend(Prediction(r, new_id(), per_image) for r in results)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.models.onnx_file import TensorInfo
+from edge.preprocess import Geometry, PreprocessConfig, preprocess
 
 
 class Backend(ABC):
@@ -23,6 +25,13 @@ class Backend(ABC):
 
     @abstractmethod
     def infer(self, batch: npt.NDArray[np.float32]) -> list[npt.NDArray[np.generic]]: ...
+
+    def infer_images(
+        self, images: Sequence[npt.NDArray[np.uint8]], cfg: PreprocessConfig
+    ) -> tuple[list[npt.NDArray[np.generic]], list[Geometry]]:
+        """Preprocess BGR frames and run them. Backends with device preprocessing override it."""
+        batch, geometries = preprocess(images, cfg)
+        return self.infer(batch), geometries
 
     def close(self) -> None:  # noqa: B027 -- optional hook; CPU backends hold nothing to release
         """Release device resources; the backend is unusable afterwards."""
