@@ -146,7 +146,9 @@ class Source:
 
     def status(self) -> SourceStatus:
         with self._lock:
-            fps = self._fps or self._measured_fps
+            # A camera's declared rate is often a default (FFmpeg says 25 for MJPEG): measure it.
+            live_rate = self._measured_fps if self.settings.is_live and self.settings.fps is None else None
+            fps = live_rate or self._fps or self._measured_fps
             w, h = self._size or (None, None)
             return SourceStatus(
                 self.machine.state,
@@ -223,7 +225,8 @@ class Source:
             self._backoff.reset()
 
     def _count_gap(self, seconds: float) -> None:
-        fps = self._fps or self._measured_fps or _FALLBACK_FPS
+        measured = self._measured_fps if self.settings.is_live and self.settings.fps is None else None
+        fps = measured or self._fps or self._measured_fps or _FALLBACK_FPS
         self._gap_s += seconds
         self._gap_frames += max(0, round(seconds * fps) - 1)
         log.warning("stream %s: resumed after %.1f s without frames", self.name, seconds)
