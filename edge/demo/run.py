@@ -81,7 +81,8 @@ def plan_streams(opts: DemoOptions) -> tuple[dict[str, tuple[Path, tuple[str, ..
 def write_config(opts: DemoOptions, port: int | None) -> Path:
     streams, models = plan_streams(opts)
     doc: dict[str, Any] = {
-        "models": {task: {"path": str(path.resolve())} for task, path in models.items()},
+        # Six models share the cores: one ONNX Runtime thread each, the workers run side by side.
+        "models": {task: {"path": str(path.resolve()), "threads": 1} for task, path in models.items()},
         "streams": {
             name: {"uri": str(clip.resolve()), "models": list(tasks), "live": True, "loop": True}
             for name, (clip, tasks) in streams.items()
