@@ -121,6 +121,7 @@ class Broker:
             lines += ["persistence true", f"persistence_location {data}/", "autosave_interval 1"]
         # Started as root, mosquitto switches to the user "mosquitto", who cannot write here.
         lines += [f"user {getpass.getuser()}", "max_queued_messages 100000", "max_inflight_messages 100"]
+        lines.append("queue_qos0_messages true")  # a persistent subscriber also gets QoS 0 sent while it was away
         self.config_path.write_text("\n".join(lines) + "\n")
 
     @property

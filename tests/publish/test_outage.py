@@ -81,6 +81,21 @@ def test_broker_outage_mid_stream_loses_no_result(broker: Broker, make_sink, how
     assert counters.reconnects == 1 and counters.published == counters.accepted == 2 * frames
 
 
+@pytest.mark.parametrize("qos", [0, 2])
+def test_results_accepted_while_the_broker_is_down_are_sent_when_it_is_up(broker: Broker, make_sink, qos: int) -> None:
+    with Subscriber(broker.port, ["edge/dev1/+/+/predictions"], session=f"w{qos}").start() as sub:
+        time.sleep(1.2)  # mosquitto saves its state every second: the watcher's session must be in it
+        broker.stop()
+        sink = make_sink(broker.port, qos=qos)
+        for frame in range(30):
+            sink.publish(detection("cam1", "detect", frame))
+        assert sink.counters().spooled == 30
+        broker.start()
+        assert sink.flush(10.0), sink.counters()
+        sub.wait_for(lambda msgs: len(msgs) >= 30, what="the 30 results spooled during the outage")
+    assert [m.json()["frame"] for m in sub.messages] == list(range(30))
+
+
 def _results(msgs: list) -> list:
     return [m for m in msgs if m.topic.endswith("/predictions")]
 
