@@ -120,14 +120,14 @@ def measure_raw(model_path: Path, clip: Path, frames: int, backend: str, threads
 
 
 def measure_pipeline(
-    model_path: Path, clip: Path, streams: int, backend: str, threads: int | None = None
+    model_path: Path, clip: Path, streams: int, backend: str, threads: int | None = None, pipelined: bool = True
 ) -> Measurement:
     from edge.pipeline import ModelRunner, Pipeline, StreamHealth, StreamPlan
     from edge.sources import SourceSettings, parse_uri
 
     sink = _CountingSink()
     with _open(model_path, backend, threads) as model:
-        runner = ModelRunner("model", model, max_batch=max(1, streams))
+        runner = ModelRunner("model", model, max_batch=max(1, streams), pipelined=pipelined)
         plans = [
             StreamPlan(SourceSettings(f"s{i}", parse_uri(str(clip)), realtime=False), ("model",))
             for i in range(streams)
@@ -168,18 +168,20 @@ def _child(args: argparse.Namespace) -> int:
     if args.child == "raw":
         m = measure_raw(model, Path(args.clip), args.frames, args.backend, args.threads)
     else:
-        m = measure_pipeline(model, Path(args.clip), args.streams_n, args.backend, args.threads)
+        m = measure_pipeline(model, Path(args.clip), args.streams_n, args.backend, args.threads, not args.sequential)
     print(json.dumps(asdict(m)))
     return 0
 
 
 def _run_child(
-    kind: str, model: Path, clip: Path, streams: int, frames: int, backend: str, threads: int | None
+    kind: str, model: Path, clip: Path, streams: int, frames: int, backend: str, threads: int | None, sequential: bool
 ) -> Measurement:
     cmd = [sys.executable, "-m", "edge.bench", "--child", kind, "--model", str(model), "--clip", str(clip)]
     cmd += ["--streams-n", str(streams), "--frames", str(frames), "--backend", backend]
     if threads:
         cmd += ["--threads", str(threads)]
+    if sequential:
+        cmd.append("--sequential")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -195,12 +197,13 @@ def run_bench(
     frames: int,
     backend: str = "onnxruntime",
     threads: int | None = None,
+    sequential: bool = False,
 ) -> list[Measurement]:
     out: list[Measurement] = []
     for model in models:
-        out.append(_run_child("raw", model, clip, 1, frames, backend, threads))
+        out.append(_run_child("raw", model, clip, 1, frames, backend, threads, sequential))
         for n in streams:
-            out.append(_run_child("pipeline", model, clip, n, frames, backend, threads))
+            out.append(_run_child("pipeline", model, clip, n, frames, backend, threads, sequential))
     return out
 
 
@@ -265,7 +268,7 @@ def bench_main(args: argparse.Namespace) -> int:
     if args.imgsz:
         work = Path(tempfile.mkdtemp(prefix="edge-bench-models-"))
         models = [larger_input(m, args.imgsz, work) for m in models]
-    results = run_bench(models, clip, streams, args.frames, args.backend, args.threads)
+    results = run_bench(models, clip, streams, args.frames, args.backend, args.threads, args.sequential)
     report = format_report(results, machine_description())
     print(report)
     if args.json:
@@ -284,6 +287,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", help="also write the measurements to this JSON file")
     p.add_argument("--imgsz", type=int, help="run the models at this square input size (same weights, more compute)")
     p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
+    p.add_argument("--sequential", action="store_true", help="run each model's stages on one thread (pipelined: false)")
 
 
 if __name__ == "__main__":

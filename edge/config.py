@@ -39,6 +39,7 @@ _MODEL_KEYS = (
     "keypoint_confidence",
     "max_batch",
     "threads",
+    "pipelined",
 )
 _STREAM_KEYS = (
     "uri",
@@ -74,6 +75,7 @@ class ModelConfig:
     params: InferenceParams = field(default_factory=InferenceParams)
     max_batch: int = 8
     threads: int | None = None  # ONNX Runtime intra-op threads; None: one per core
+    pipelined: bool = True  # preprocess, infer and postprocess on three threads
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -204,7 +206,8 @@ def _model(name: str, data: object, base: Path) -> ModelConfig:
     if backend not in BACKENDS:
         raise ConfigError(f"{where}.backend: use one of {', '.join(BACKENDS)}, got {backend!r}")
     threads = None if d.get("threads") is None else get_int(d, "threads", where, 0, 1, 256)
-    return ModelConfig(name, path, backend, params, get_int(d, "max_batch", where, 8, 1, 64), threads)
+    max_batch = get_int(d, "max_batch", where, 8, 1, 64)
+    return ModelConfig(name, path, backend, params, max_batch, threads, get_bool(d, "pipelined", where, True))
 
 
 def _models_list(value: object, where: str, known: Mapping[str, object]) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ GOOD = """\
         path: DETECT
         confidence: 50
         max_batch: 4
-      det2: {path: DETECT, backend: auto, overlap: 0.5, threads: 1}
+      det2: {path: DETECT, backend: auto, overlap: 0.5, threads: 1, pipelined: false}
     streams:
       door:
         uri: rtsp://user:pw@cam.local/stream
@@ -51,6 +51,11 @@ def test_a_full_config_parses_into_typed_values(tmp_path: Path) -> None:
     assert cfg.models["det"].params.confidence == 0.5
     assert (cfg.models["det"].max_batch, cfg.models["det2"].backend) == (4, "auto")
     assert (cfg.models["det"].threads, cfg.models["det2"].threads) == (None, 1)
+    assert (cfg.models["det"].pipelined, cfg.models["det2"].pipelined, cfg.models["det2"].params.overlap) == (
+        True,
+        False,
+        0.5,
+    )
     door, clip, usb = cfg.streams
     assert door.models == ("det", "det2") and door.source.uri.kind is SourceKind.RTSP
     assert door.source.is_live and door.source.reconnect_max == 4.0

@@ -68,7 +68,7 @@ def open_models(models: Sequence[ModelConfig]) -> tuple[list[ModelRunner], dict[
             log.error("model %s: %s", m.name, exc)
             failed[m.name] = str(exc)
             continue
-        runners.append(ModelRunner(m.name, model, m.params, m.max_batch))
+        runners.append(ModelRunner(m.name, model, m.params, m.max_batch, m.pipelined))
         log.info("model %s: %s %s on %s", m.name, model.spec.task.value, m.path.name, model.backend.name)
     return runners, failed
 

@@ -3,7 +3,8 @@
 Three threads overlap the stages: one takes frames (one per stream, up to the batch size)
 and preprocesses them, one runs the backend, one decodes and publishes. Hand-offs are
 one-deep queues, so at most one batch waits between stages and a live frame is never more
-than about one inference old when it is inferred.
+than about one inference old when it is inferred. With ``pipelined=False`` one thread runs the
+stages one after the other (for backends that already use every core for each inference).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class ModelRunner:
     model: Model
     params: InferenceParams = field(default_factory=InferenceParams)
     max_batch: int = 8
+    pipelined: bool = True  # stages on three threads; False: one thread, one stage after the other
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -91,10 +93,14 @@ class ModelWorker:
         self._last_error: str | None = None
         self._errors_logged: set[str] = set()
         self._output_names = [o.name for o in runner.model.backend.outputs]
+        loops = (
+            [("prep", self._prep_loop), ("infer", self._infer_loop), ("post", self._post_loop)]
+            if runner.pipelined
+            else [("worker", self._sequential_loop)]
+        )
         self._threads = [
-            threading.Thread(target=self._guard, args=(self._prep_loop,), name=f"prep-{runner.name}", daemon=True),
-            threading.Thread(target=self._guard, args=(self._infer_loop,), name=f"infer-{runner.name}", daemon=True),
-            threading.Thread(target=self._guard, args=(self._post_loop,), name=f"post-{runner.name}", daemon=True),
+            threading.Thread(target=self._guard, args=(loop,), name=f"{stage}-{runner.name}", daemon=True)
+            for stage, loop in loops
         ]
 
     def start(self) -> None:
@@ -134,66 +140,75 @@ class ModelWorker:
             log.error("model %s: %s (streams %s)", self.runner.name, message, sorted({f.stream for f in job.frames}))
         self._fail(job.frames, message)
 
-    # -- stages ------------------------------------------------------------------------
+    # -- stages: each step handles one batch and returns False when the batch failed ----
+
+    def _prepare(self, frames: list[Frame]) -> _Job | None:
+        spec = self.runner.model.spec
+        job = _Job(frames, time.perf_counter())
+        with self._lock:
+            self._in_flight += len(frames)
+        try:
+            tensor, job.geometries = preprocess([f.image for f in frames], spec.preprocess)
+            if spec.batch is not None and len(frames) < spec.batch:
+                # A fixed-batch model: repeat the last image; its extra outputs are ignored.
+                pad = np.repeat(tensor[-1:], spec.batch - len(frames), axis=0)
+                tensor = np.concatenate([tensor, pad])
+            job.tensor = tensor
+        except Exception as exc:
+            self._error(job, "preprocess", exc)
+            return None
+        job.prepped = time.perf_counter()
+        return job
+
+    def _infer(self, job: _Job) -> bool:
+        job.infer_start = time.perf_counter()
+        try:
+            if job.tensor is None:
+                raise EdgeError("batch reached inference without a tensor")
+            job.outputs = self.runner.model.backend.infer(job.tensor)
+        except Exception as exc:
+            self._error(job, "inference", exc)
+            return False
+        job.tensor = None  # the batch's memory goes now, not when the job is done
+        job.infer_end = time.perf_counter()
+        return True
+
+    def _post(self, job: _Job) -> None:
+        post_start = time.perf_counter()
+        try:
+            results = decode_batch(
+                self.runner.model.spec, job.outputs, job.geometries, self.runner.params, self._output_names
+            )
+        except Exception as exc:
+            self._error(job, "postprocess", exc)
+            return
+        job.outputs = []
+        self._emit(job, results, post_start)
+
+    # -- loops -------------------------------------------------------------------------
+
+    def _sequential_loop(self) -> None:
+        while frames := self.inbox.take(self.runner.batch_size):
+            job = self._prepare(frames)
+            if job is not None and self._infer(job):
+                self._post(job)
 
     def _prep_loop(self) -> None:
-        spec = self.runner.model.spec
-        size = self.runner.batch_size
-        while True:
-            frames = self.inbox.take(size)
-            if not frames:
-                self._to_infer.put(_DONE)
-                return
-            job = _Job(frames, time.perf_counter())
-            with self._lock:
-                self._in_flight += len(frames)
-            try:
-                tensor, job.geometries = preprocess([f.image for f in frames], spec.preprocess)
-                if spec.batch is not None and len(frames) < spec.batch:
-                    # A fixed-batch model: repeat the last image; its extra outputs are ignored.
-                    pad = np.repeat(tensor[-1:], spec.batch - len(frames), axis=0)
-                    tensor = np.concatenate([tensor, pad])
-                job.tensor = tensor
-            except Exception as exc:
-                self._error(job, "preprocess", exc)
-                continue
-            job.prepped = time.perf_counter()
-            self._to_infer.put(job)
+        while frames := self.inbox.take(self.runner.batch_size):
+            job = self._prepare(frames)
+            if job is not None:
+                self._to_infer.put(job)
+        self._to_infer.put(_DONE)
 
     def _infer_loop(self) -> None:
-        backend = self.runner.model.backend
-        while True:
-            job = self._to_infer.get()
-            if job is None:
-                self._to_post.put(_DONE)
-                return
-            job.infer_start = time.perf_counter()
-            try:
-                if job.tensor is None:
-                    raise EdgeError("batch reached inference without a tensor")
-                job.outputs = backend.infer(job.tensor)
-            except Exception as exc:
-                self._error(job, "inference", exc)
-                continue
-            job.tensor = None  # the batch's memory goes now, not when the job is done
-            job.infer_end = time.perf_counter()
-            self._to_post.put(job)
+        while (job := self._to_infer.get()) is not None:
+            if self._infer(job):
+                self._to_post.put(job)
+        self._to_post.put(_DONE)
 
     def _post_loop(self) -> None:
-        while True:
-            job = self._to_post.get()
-            if job is None:
-                return
-            post_start = time.perf_counter()
-            try:
-                results = decode_batch(
-                    self.runner.model.spec, job.outputs, job.geometries, self.runner.params, self._output_names
-                )
-            except Exception as exc:
-                self._error(job, "postprocess", exc)
-                continue
-            job.outputs = []
-            self._emit(job, results, post_start)
+        while (job := self._to_post.get()) is not None:
+            self._post(job)
 
     def _emit(self, job: _Job, results: list[Result], post_start: float) -> None:
         n = len(job.frames)

@@ -75,8 +75,9 @@ def runner(
     fail_every: int = 0,
     fixed_batch: int | None = None,
     max_batch: int = 8,
+    pipelined: bool = True,
 ) -> tuple[ModelRunner, SpyBackend]:
     model = Model.open(path)
     spy = SpyBackend(model.backend, delay, fail_every)
     spec = model.spec if fixed_batch is None else dataclasses.replace(model.spec, batch=fixed_batch)
-    return ModelRunner(name, Model(spec, spy), max_batch=max_batch), spy
+    return ModelRunner(name, Model(spec, spy), max_batch=max_batch, pipelined=pipelined), spy

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,9 +42,12 @@ def health(p: Pipeline, stream: str) -> StreamHealth:
     return h
 
 
-def test_file_stream_every_frame_in_order_with_stage_latency(short_clip: Path, pipelines: list[Pipeline]) -> None:
+@pytest.mark.parametrize("pipelined", [True, False], ids=["three-threads", "one-thread"])
+def test_file_stream_every_frame_in_order_with_stage_latency(
+    short_clip: Path, pipelines: list[Pipeline], pipelined: bool
+) -> None:
     sink = MemorySink()
-    det, _ = runner()
+    det, _ = runner(pipelined=pipelined)
     p = run(pipelines, [plan("cam", short_clip, ("det",), realtime=False)], [det], [sink])
     assert p.wait_idle(60)
     assert sink.frames("cam", "det") == list(range(60))
@@ -153,7 +157,9 @@ def test_stop_without_drain_counts_what_it_discards(fast_clip: Path, pipelines: 
     p = Pipeline([plan("cam", fast_clip, ("slow",), realtime=False)], [slow], [MemorySink()])
     pipelines.append(p)
     p.start()
-    assert p.sources["cam"].machine.wait_for(SourceState.RUNNING, timeout=10)
+    deadline = time.monotonic() + 10
+    while p.routes("cam")["slow"].offered < 6 and time.monotonic() < deadline:  # the inbox fills up
+        time.sleep(0.01)
     assert p.stop(drain=False, timeout=20)
     r = p.routes("cam")["slow"]
     assert r.offered == r.inferred + r.dropped and r.dropped > 0
