@@ -20,8 +20,10 @@ def masks_from_protos(
     """(n, H, W) masks at the original image size, each cropped to its box.
 
     ``coeffs`` (n, M) mask coefficients, ``protos`` (M, h, w), ``xyxy`` (n, 4) boxes in
-    original pixels. Sigmoid at prototype resolution, drop the letterbox padding, resize
-    bilinearly to the image, crop to the box, keep > 0.5 (as Ultralytics' native masks).
+    original pixels. Drop the letterbox padding from the prototype-resolution logits, resize
+    them bilinearly to the image, crop to the box and keep logits > 0, i.e. sigmoid > 0.5.
+    Interpolating logits rather than probabilities is what Ultralytics' native masks (and the
+    inference-models package with smoothing off) do; it keeps thin parts of small objects.
     """
     n = len(coeffs)
     H, W = geometry.src_h, geometry.src_w
@@ -30,17 +32,17 @@ def masks_from_protos(
         return out
     m, ph, pw = protos.shape
     logits = np.asarray(coeffs, dtype=np.float32) @ np.asarray(protos, dtype=np.float32).reshape(m, -1)
-    probs = (1.0 / (1.0 + np.exp(-logits))).reshape(n, ph, pw)
+    maps = logits.reshape(n, ph, pw)
     x0, y0, x1, y1 = geometry.content_window()
     sx, sy = pw / geometry.net_w, ph / geometry.net_h
     cx0, cy0 = int(round(x0 * sx)), int(round(y0 * sy))
     cx1, cy1 = max(int(round(x1 * sx)), cx0 + 1), max(int(round(y1 * sy)), cy0 + 1)
-    probs = probs[:, cy0:cy1, cx0:cx1]
+    maps = maps[:, cy0:cy1, cx0:cx1]
     cols = np.arange(W, dtype=np.float64)[None, None, :]
     rows = np.arange(H, dtype=np.float64)[None, :, None]
     boxes = np.asarray(xyxy, dtype=np.float64)
     for s in range(0, n, _CHUNK):
-        chunk = probs[s : s + _CHUNK]
+        chunk = maps[s : s + _CHUNK]
         k = len(chunk)
         big = cv2.resize(np.ascontiguousarray(chunk.transpose(1, 2, 0)), (W, H), interpolation=cv2.INTER_LINEAR)
         big = big.reshape(H, W, k).transpose(2, 0, 1)
@@ -51,7 +53,7 @@ def masks_from_protos(
             & (rows >= b[:, 1, None, None])
             & (rows < b[:, 3, None, None])
         )
-        out[s : s + k] = (big > 0.5) & inside
+        out[s : s + k] = (big > 0.0) & inside
     return out
 
 
