@@ -19,7 +19,7 @@ from edge.preprocess import PreprocessConfig, ResizeMode, plan_geometry, resize_
 from tools.fixture_nets import MultiLabelNet, SegNet
 
 MULTILABEL_SIZE = 128
-SEMANTIC_SIZE = 256
+SEMANTIC_SIZE = 192
 
 
 def _random_size(rng: np.random.Generator) -> tuple[int, int]:
@@ -89,9 +89,13 @@ def _train(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int
         for i in range(0, len(x), 32):
             idx = perm[i : i + 32]
             xb, yb = x[idx], y[idx]
-            if torch.rand(1, generator=gen).item() < 0.5:  # horizontal flip keeps every label valid
+            # Flips and quarter turns keep every label valid (the network input is square).
+            if torch.rand(1, generator=gen).item() < 0.5:
                 xb, yb = xb.flip(-1), (yb.flip(-1) if yb.ndim == 3 else yb)
-            loss = loss_fn(model, xb, yb)
+            k = int(torch.randint(4, (1,), generator=gen))
+            if k:
+                xb, yb = xb.rot90(k, (2, 3)), (yb.rot90(k, (1, 2)) if yb.ndim == 3 else yb)
+            loss = loss_fn(model, xb.contiguous(), yb.contiguous())
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -124,17 +128,17 @@ def train_plain(task: str, work: Path, seed: int, quick: bool, models_dir: Path)
     t0 = time.time()
     if task == "multilabel":
         cfg = PreprocessConfig(MULTILABEL_SIZE, MULTILABEL_SIZE, ResizeMode.LETTERBOX, 114)
-        x, y = _dataset(SceneKind.MULTILABEL, 64 if quick else 2500, rng, cfg)
+        x, y = _dataset(SceneKind.MULTILABEL, 64 if quick else 4000, rng, cfg)
         model: torch.nn.Module = MultiLabelNet(len(SHAPE_CLASSES))
-        _train(model, x, y, 1 if quick else 10, _multilabel_loss, seed)
+        _train(model, x, y, 1 if quick else 30, _multilabel_loss, seed)
         names = dict(enumerate(SHAPE_CLASSES))
         meta = {"task": "classify", "multi_label": "True"}
         size = MULTILABEL_SIZE
     elif task == "semantic":
         cfg = PreprocessConfig(SEMANTIC_SIZE, SEMANTIC_SIZE, ResizeMode.LETTERBOX, 114)
-        x, y = _dataset(SceneKind.DETECT, 64 if quick else 1200, rng, cfg)
+        x, y = _dataset(SceneKind.DETECT, 64 if quick else 2000, rng, cfg)
         model = SegNet(len(SEMANTIC_CLASSES))
-        _train(model, x, y, 1 if quick else 10, _semantic_loss, seed)
+        _train(model, x, y, 1 if quick else 25, _semantic_loss, seed)
         names = dict(enumerate(SEMANTIC_CLASSES))
         meta = {"task": "semantic"}
         size = SEMANTIC_SIZE
