@@ -158,7 +158,7 @@ def _golden(task: str, onnx_path: Path, count: int = 6) -> None:
     images_dir.mkdir(parents=True, exist_ok=True)
     records = []
     for i, scene in enumerate(held_out(GOLDEN_SEED, count, kind)):
-        name = f"{task}-{i}.png"
+        name = f"{kind.value}-{i}.png"  # detect and segment share their scenes
         cv2.imwrite(str(images_dir / name), scene.image)
         res = model.predict(scene.image, imgsz=IMGSZ, conf=0.4, iou=0.3, retina_masks=True, rect=False, verbose=False)[
             0
