@@ -49,12 +49,18 @@ def _label(image: Image, text: str, x: int, y: int, bg: tuple[int, int, int], sc
 
 def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]]) -> None:
     overlay = image.copy()
+    outlines: list[tuple[npt.NDArray[np.int32], tuple[int, int, int]]] = []
     for p in preds:
         pts = p.get("points")
         if pts:
             poly = np.round([[q["x"], q["y"]] for q in pts]).astype(np.int32)
-            cv2.fillPoly(overlay, [poly], colour(int(p.get("class_id", 0))))
-    cv2.addWeighted(overlay, 0.4, image, 0.6, 0, dst=image)
+            c = colour(int(p.get("class_id", 0)))
+            cv2.fillPoly(overlay, [poly], c)
+            outlines.append((poly, c))
+    cv2.addWeighted(overlay, 0.55, image, 0.45, 0, dst=image)
+    for poly, c in outlines:  # the mask's own outline, so it reads apart from the box
+        cv2.polylines(image, [poly], True, (255, 255, 255), 3, cv2.LINE_AA)
+        cv2.polylines(image, [poly], True, c, 1, cv2.LINE_AA)
     for p in preds:
         c = colour(int(p.get("class_id", 0)))
         x0, y0 = int(round(p["x"] - p["width"] / 2)), int(round(p["y"] - p["height"] / 2))
@@ -77,9 +83,12 @@ def _draw_class_map(image: Image, doc: Mapping[str, Any]) -> None:
     lut = np.array([(0, 0, 0)] + [colour(i) for i in range(1, 256)], dtype=np.uint8)
     coloured = lut[mask]
     fg = mask > 0  # class 0 is the background: leave it as it was
-    image[fg] = (0.45 * coloured[fg] + 0.55 * image[fg]).astype(np.uint8)
+    image[fg] = (0.7 * coloured[fg] + 0.3 * image[fg]).astype(np.uint8)
     names: Mapping[str, str] = body.get("class_map", {})
     present = sorted(int(v) for v in np.unique(mask) if v > 0)
+    for cid in present:
+        contours, _ = cv2.findContours((mask == cid).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(image, contours, -1, (255, 255, 255), 2, cv2.LINE_AA)
     for row, cid in enumerate(present):
         _label(image, names.get(str(cid), f"class {cid}"), 6, h - 8 - 20 * row, colour(cid))
 

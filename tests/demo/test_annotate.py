@@ -39,7 +39,7 @@ def test_class_map_colours_foreground_only() -> None:
     doc = {"image": {"width": 160, "height": 120}, "segmentation_mask": png_b64(mask), "class_map": {"2": "triangle"}}
     out = annotate(BLANK, doc)
     inside = out[30, 125].astype(int)
-    expected = (0.45 * np.array(PALETTE[2]) + 0.55 * 127).astype(int)
+    expected = (0.7 * np.array(PALETTE[2]) + 0.3 * 127).astype(int)
     assert np.abs(inside - expected).max() <= 1
     assert np.array_equal(out[70, 50], BLANK[70, 50])  # background untouched
 
