@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Sets up edge in .venv and runs it on the bundled demo images with every fixture model.
+# Sets up edge in .venv and runs the daemon's main job on the bundled demo: moving-shapes
+# clips through every fixture model, results published over a local MQTT broker (started,
+# and installed with apt-get where possible), a live console view of what a subscriber
+# receives, and annotated snapshots in demo-output/. No camera, GPU or broker needed.
+# Usage: ./tools/demo.sh [--duration SECONDS] [--out DIR] [--no-broker]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,17 +11,4 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[cpu]'
-
-M=tests/fixtures/models
-I=examples/images
-run() {  # task image: print the v1 JSON, with long base64 masks shortened for the terminal
-  echo "== edge infer --model $M/shapes-$1.onnx $I/$2"
-  .venv/bin/edge infer --model "$M/shapes-$1.onnx" "$I/$2" |
-    sed -E 's/("segmentation_mask":"[A-Za-z0-9+\/]{24})[A-Za-z0-9+\/=]*"/\1..."/'
-}
-run detect shapes.jpg
-run segment shapes.jpg
-run semantic shapes.jpg
-run pose arrows.jpg
-run classify single.jpg
-run multilabel several.jpg
+exec .venv/bin/edge demo "$@"
