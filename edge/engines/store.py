@@ -27,6 +27,7 @@ from pathlib import Path
 from edge.engines.errors import EngineError
 from edge.engines.key import DeviceInfo, EngineKey
 from edge.engines.manifest import Manifest
+from edge.fsutil import fsync_dir
 
 log = logging.getLogger("edge.engines")
 
@@ -49,15 +50,6 @@ def atomic_write(path: Path, data: bytes) -> None:
             tmp.unlink()
         raise
     fsync_dir(path.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (the directory entry itself must reach the disk)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def safe_name(model: str) -> str:

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.errors import EdgeError
+from edge.fsutil import fsync_dir
 from edge.publish.records import (
     ACK,
     MAGIC,
@@ -56,7 +57,6 @@ from edge.publish.records import (
     decode_record,
     encode_ack,
     encode_record,
-    fsync_dir,
     read_all,
 )
 
