@@ -38,7 +38,7 @@ def main() -> int:
             value = scores[metric]
             ok &= value >= target
             flag = "" if value >= target else "  MISSED"
-            print(f"shapes-{task}.onnx{'':<10} {metric:<28} {value:7.3f} {target:7.2f}{flag}")
+            print(f"{'shapes-' + task + '.onnx':<28} {metric:<28} {value:7.3f} {target:7.2f}{flag}")
         print(f"  ({args.count} images in {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return 0 if ok else 1
 
