@@ -96,9 +96,11 @@ def test_slow_model_on_live_source_drops_and_accounts_for_every_frame(
     assert h.frames_read == 150 == routes.offered
     assert h.frames_read == h.inferred + h.dropped
     assert h.dropped > 100  # a 60 fps camera, a 10 fps model
-    # The newest frame wins: a frame waits for at most about two inferences, never a backlog.
+    # The newest frame wins: a frame waits for about two inferences, never a backlog. A queue
+    # would have made the last frames wait ~12 s (150 frames at 0.1 s each, read in 2.5 s); the
+    # bound leaves room for a loaded 2-core machine without letting a backlog through.
     worst = max(sum(m.latency.values()) for m in sink.messages)
-    assert worst < 0.6, f"latency grew to {worst:.2f} s"
+    assert worst < 1.5, f"latency grew to {worst:.2f} s"
     frames = sink.frames("cam", "slow")
     assert frames == sorted(frames)
 
