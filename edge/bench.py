@@ -1,13 +1,17 @@
 """``edge bench``: end-to-end pipeline throughput against the raw backend, on one machine, in one run.
 
-Each measurement runs in a fresh child process so its peak memory (``ru_maxrss``) is its own:
+For each model and stream count a fresh child process (so its peak memory, ``ru_maxrss``, is
+its own) loads the model once and then alternates, ``--repeat`` times:
 
 * ``raw``: the backend alone, ``infer`` on one preprocessed frame in a loop (batch 1);
 * ``pipeline``: N file streams of the same clip (``realtime: false``: as fast as the slowest
   stage) through the real pipeline: decode, preprocess, infer, decode results, v1 JSON and a
   sink that counts, so every per-result cost except the network is in the number.
 
-Throughput counts from the first result to the last, after the same warm-up the raw loop gets.
+Alternating matters on a shared machine, whose speed drifts by a factor of two within
+seconds: each pipeline run is compared with the raw run just before it, and the ratio
+reported is the median of those pairs. Pipeline throughput counts from the first result to
+the last.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +48,9 @@ class Measurement:
     latency_p95: float = 0.0
     peak_rss_mb: float = 0.0
     stages_ms: dict[str, float] = field(default_factory=dict)
+    runs: tuple[float, ...] = ()  # frames/s of every repeat
+    ratio: float | None = None  # pipeline: median over repeats of (pipeline / raw frames/s)
+    raw_fps: float | None = None  # pipeline: median raw frames/s of its own pairs
 
 
 class _CountingSink(Sink):
@@ -97,97 +105,139 @@ def _open(model_path: Path, backend: str, threads: int | None) -> Any:
     return Model.open(model_path, backend=backend, **options)
 
 
-def measure_raw(model_path: Path, clip: Path, frames: int, backend: str, threads: int | None = None) -> Measurement:
+@dataclass(frozen=True)
+class _Options:
+    backend: str = "onnxruntime"
+    threads: int | None = None
+    pipelined: bool = True
+
+
+def _first_frame(clip: Path) -> Any:
     import cv2
     import numpy as np
-
-    from edge.preprocess import preprocess
 
     cap = cv2.VideoCapture(str(clip))
     ok, image = cap.read()
     cap.release()
     if not ok:
         raise EdgeError(f"{clip}: cannot read a frame")
-    with _open(model_path, backend, threads) as model:
-        batch, _ = preprocess([np.asarray(image, dtype=np.uint8)], model.spec.preprocess)
-        for _ in range(_WARMUP):
-            model.backend.infer(batch)
-        t0 = time.perf_counter()
-        for _ in range(frames):
-            model.backend.infer(batch)
-        elapsed = time.perf_counter() - t0
-    return Measurement("raw", model_path.name, 1, frames, frames / elapsed, peak_rss_mb=_peak_rss_mb())
+    return np.asarray(image, dtype=np.uint8)
 
 
-def measure_pipeline(
-    model_path: Path, clip: Path, streams: int, backend: str, threads: int | None = None, pipelined: bool = True
-) -> Measurement:
+def _raw_fps(model: Any, batch: Any, frames: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        model.backend.infer(batch)
+    return frames / (time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class _PipelineRun:
+    fps: float
+    results: int
+    p50: float
+    p95: float
+    stages_ms: dict[str, float]
+
+
+def _pipeline_run(model: Any, clip: Path, streams: int, pipelined: bool) -> _PipelineRun:
     from edge.pipeline import ModelRunner, Pipeline, StreamHealth, StreamPlan
     from edge.sources import SourceSettings, parse_uri
 
     sink = _CountingSink()
-    with _open(model_path, backend, threads) as model:
-        runner = ModelRunner("model", model, max_batch=max(1, streams), pipelined=pipelined)
-        plans = [
-            StreamPlan(SourceSettings(f"s{i}", parse_uri(str(clip)), realtime=False), ("model",))
-            for i in range(streams)
-        ]
-        pipeline = Pipeline(plans, [runner], [sink])
-        pipeline.start()
-        if not pipeline.wait_idle(3600):
-            raise EdgeError("the pipeline did not finish within an hour")
-        pipeline.stop()
-        snap = pipeline.snapshot()
+    runner = ModelRunner("model", model, max_batch=max(1, streams), pipelined=pipelined)
+    plans = [
+        StreamPlan(SourceSettings(f"s{i}", parse_uri(str(clip)), realtime=False), ("model",)) for i in range(streams)
+    ]
+    pipeline = Pipeline(plans, [runner], [sink])
+    pipeline.start()
+    if not pipeline.wait_idle(3600):
+        raise EdgeError("the pipeline did not finish within an hour")
+    pipeline.stop()
+    snap = pipeline.snapshot()
     healths = [s for s in snap.streams.values() if isinstance(s, StreamHealth)]
     results = sum(h.inferred for h in healths)
     if results != sink.count or any(h.dropped for h in healths):
         raise EdgeError(f"bench lost results: {sink.count} published, {results} inferred")
     totals: dict[str, float] = {}
     for name in snap.streams:
-        _, stages = pipeline.stage_seconds(name)
-        for k, v in stages.items():
+        for k, v in pipeline.stage_seconds(name)[1].items():
             totals[k] = totals.get(k, 0.0) + v
-    fps = (sink.count - 1) / max(sink.last - sink.first, 1e-9)
-    return Measurement(
-        "pipeline",
-        model_path.name,
-        streams,
-        sink.count,
-        fps,
-        latency_p50=max(h.latency_p50 for h in healths),
-        latency_p95=max(h.latency_p95 for h in healths),
-        peak_rss_mb=_peak_rss_mb(),
-        stages_ms={
-            k: round(v / max(1, results) * 1000, 3) for k, v in {**totals, "total": sum(totals.values())}.items()
-        },
+    totals["total"] = sum(totals.values())
+    return _PipelineRun(
+        (sink.count - 1) / max(sink.last - sink.first, 1e-9),
+        results,
+        max(h.latency_p50 for h in healths),
+        max(h.latency_p95 for h in healths),
+        {k: round(v / max(1, results) * 1000, 3) for k, v in totals.items()},
     )
 
 
+def measure_pair(
+    model_path: Path, clip: Path, streams: int, frames: int, repeat: int, opts: _Options
+) -> tuple[Measurement, Measurement]:
+    """Raw backend and pipeline, alternately, ``repeat`` times in one process.
+
+    A slow spell of a shared machine then slows both sides of a pair alike; the ratio reported
+    is the median of the per-pair ratios, and each side's frames/s is its median run.
+    """
+    from edge.preprocess import preprocess
+
+    with _open(model_path, opts.backend, opts.threads) as model:
+        batch, _ = preprocess([_first_frame(clip)], model.spec.preprocess)
+        for _ in range(_WARMUP):
+            model.backend.infer(batch)
+        raws: list[float] = []
+        runs: list[_PipelineRun] = []
+        raw_peak = 0.0
+        for _ in range(repeat):
+            raws.append(_raw_fps(model, batch, frames))
+            raw_peak = raw_peak or _peak_rss_mb()  # before any pipeline ran
+            runs.append(_pipeline_run(model, clip, streams, opts.pipelined))
+    ratios = sorted(r.fps / f for r, f in zip(runs, raws))
+    mid = sorted(runs, key=lambda r: r.fps)[len(runs) // 2]
+    name = model_path.name
+    raw = Measurement("raw", name, 1, frames, statistics.median(raws), peak_rss_mb=raw_peak, runs=tuple(raws))
+    pipe = Measurement(
+        "pipeline",
+        name,
+        streams,
+        mid.results,
+        mid.fps,
+        latency_p50=mid.p50,
+        latency_p95=mid.p95,
+        peak_rss_mb=_peak_rss_mb(),
+        stages_ms=mid.stages_ms,
+        runs=tuple(r.fps for r in runs),
+        ratio=ratios[len(ratios) // 2],
+        raw_fps=statistics.median(raws),
+    )
+    return raw, pipe
+
+
 def _child(args: argparse.Namespace) -> int:
-    model = Path(args.model[0])
-    if args.child == "raw":
-        m = measure_raw(model, Path(args.clip), args.frames, args.backend, args.threads)
-    else:
-        m = measure_pipeline(model, Path(args.clip), args.streams_n, args.backend, args.threads, not args.sequential)
-    print(json.dumps(asdict(m)))
+    opts = _Options(args.backend, args.threads, not args.sequential)
+    raw, pipe = measure_pair(Path(args.model[0]), Path(args.clip), args.streams_n, args.frames, args.repeat, opts)
+    print(json.dumps([asdict(raw), asdict(pipe)]))
     return 0
 
 
-def _run_child(
-    kind: str, model: Path, clip: Path, streams: int, frames: int, backend: str, threads: int | None, sequential: bool
-) -> Measurement:
-    cmd = [sys.executable, "-m", "edge.bench", "--child", kind, "--model", str(model), "--clip", str(clip)]
-    cmd += ["--streams-n", str(streams), "--frames", str(frames), "--backend", backend]
-    if threads:
-        cmd += ["--threads", str(threads)]
-    if sequential:
+def _run_child(model: Path, clip: Path, streams: int, frames: int, repeat: int, opts: _Options) -> list[Measurement]:
+    cmd = [sys.executable, "-m", "edge.bench", "--child", "--model", str(model), "--clip", str(clip)]
+    cmd += ["--streams-n", str(streams), "--frames", str(frames), "--repeat", str(repeat), "--backend", opts.backend]
+    if opts.threads:
+        cmd += ["--threads", str(opts.threads)]
+    if not opts.pipelined:
         cmd.append("--sequential")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EdgeError(f"bench {kind} on {model.name} failed: {tail}")
-    data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return Measurement(**data)
+        raise EdgeError(f"bench of {model.name} with {streams} streams failed: {tail}")
+    out = []
+    for data in json.loads(proc.stdout.strip().splitlines()[-1]):
+        data["runs"] = tuple(data.get("runs", ()))
+        out.append(Measurement(**data))
+    return out
 
 
 def run_bench(
@@ -195,15 +245,16 @@ def run_bench(
     clip: Path,
     streams: Sequence[int],
     frames: int,
-    backend: str = "onnxruntime",
-    threads: int | None = None,
-    sequential: bool = False,
+    repeat: int = 3,
+    opts: _Options | None = None,
 ) -> list[Measurement]:
+    """Per model: the raw backend (from the first stream count's process) and each stream count."""
+    opts = opts or _Options()
     out: list[Measurement] = []
     for model in models:
-        out.append(_run_child("raw", model, clip, 1, frames, backend, threads, sequential))
-        for n in streams:
-            out.append(_run_child("pipeline", model, clip, n, frames, backend, threads, sequential))
+        for i, n in enumerate(streams):
+            raw, pipe = _run_child(model, clip, n, frames, repeat, opts)
+            out.extend([raw, pipe] if i == 0 else [pipe])
     return out
 
 
@@ -211,19 +262,22 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
     lines = [f"edge bench on {machine}", ""]
     header = (
         f"{'model':<24} {'run':<12} {'frames':>6} {'fps':>8} {'x raw':>6} {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8}"
+        f" {'raw fps':>8}"
     )
     lines += [header, "-" * len(header)]
-    raw: dict[str, float] = {}
     for m in results:
-        if m.kind == "raw":
-            raw[m.model] = m.fps
         run = "raw backend" if m.kind == "raw" else f"{m.streams} stream{'s' if m.streams > 1 else ''}"
-        ratio = f"{m.fps / raw[m.model]:.2f}" if m.kind == "pipeline" and m.model in raw else ""
+        ratio = f"{m.ratio:.2f}" if m.ratio is not None else ""
         p50 = f"{m.latency_p50 * 1000:.1f}" if m.kind == "pipeline" else ""
         p95 = f"{m.latency_p95 * 1000:.1f}" if m.kind == "pipeline" else ""
+        paired = f"{m.raw_fps:.1f}" if m.raw_fps else ""
         lines.append(
             f"{m.model:<24} {run:<12} {m.frames:>6} {m.fps:>8.1f} {ratio:>6} {p50:>7} {p95:>7} {m.peak_rss_mb:>8.0f}"
+            f" {paired:>8}"
         )
+    if any(len(m.runs) > 1 for m in results):
+        lines += ["", "frames/s of each repeat (medians above; x raw is the median of the per-repeat ratios):"]
+        lines += [f"  {m.model} {m.kind} x{m.streams}: {', '.join(f'{r:.1f}' for r in m.runs)}" for m in results]
     lines += ["", "per-stage mean ms per result (pipeline runs):"]
     for m in results:
         if m.kind == "pipeline":
@@ -268,7 +322,8 @@ def bench_main(args: argparse.Namespace) -> int:
     if args.imgsz:
         work = Path(tempfile.mkdtemp(prefix="edge-bench-models-"))
         models = [larger_input(m, args.imgsz, work) for m in models]
-    results = run_bench(models, clip, streams, args.frames, args.backend, args.threads, args.sequential)
+    opts = _Options(args.backend, args.threads, not args.sequential)
+    results = run_bench(models, clip, streams, args.frames, max(1, args.repeat), opts)
     report = format_report(results, machine_description())
     print(report)
     if args.json:
@@ -287,13 +342,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", help="also write the measurements to this JSON file")
     p.add_argument("--imgsz", type=int, help="run the models at this square input size (same weights, more compute)")
     p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
+    p.add_argument("--repeat", type=int, default=5, help="raw/pipeline pairs per run; medians reported (default 5)")
     p.add_argument("--sequential", action="store_true", help="run each model's stages on one thread (pipelined: false)")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(prog="python -m edge.bench")
     add_arguments(ap)
-    ap.add_argument("--child", choices=("raw", "pipeline"))
+    ap.add_argument("--child", action="store_true")
     ap.add_argument("--streams-n", type=int, default=1)
     ns = ap.parse_args()
     sys.exit(_child(ns) if ns.child else bench_main(ns))

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.bench import format_report, run_bench
+from edge.bench import format_report, larger_input, run_bench
 from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 from tests.helpers import FIXTURE_MODELS
 
 
-def test_bench_measures_raw_and_pipeline_runs_in_child_processes(tmp_path: Path) -> None:
+def test_bench_pairs_raw_and_pipeline_runs_in_child_processes(tmp_path: Path) -> None:
     clip = cached_clip(tmp_path, ClipSpec(ClipKind.SHAPES, 160, 120, 30.0, 20))
-    results = run_bench([FIXTURE_MODELS / "shapes-detect.onnx"], clip, [1, 2], frames=20)
+    results = run_bench([FIXTURE_MODELS / "shapes-detect.onnx"], clip, [1, 2], frames=20, repeat=2)
     raw, one, two = results
     assert (raw.kind, one.kind, two.kind) == ("raw", "pipeline", "pipeline")
     assert (one.frames, two.frames) == (20, 40)
+    assert len(raw.runs) == len(one.runs) == 2
     assert all(m.fps > 0 and m.peak_rss_mb > 50 for m in results)
+    assert one.ratio is not None and 0 < one.ratio < 5
     assert set(one.stages_ms) == {"capture", "queue", "preprocess", "wait", "infer", "postprocess", "total"}
     report = format_report(results, "test machine")
     assert "x raw" in report and "2 streams" in report
+
+
+def test_larger_input_keeps_weights_and_changes_the_input(tmp_path: Path) -> None:
+    from edge.models import load_spec
+
+    bigger = larger_input(FIXTURE_MODELS / "shapes-detect.onnx", 640, tmp_path)
+    spec = load_spec(bigger)
+    assert (spec.preprocess.width, spec.preprocess.height) == (640, 640)
+    assert bigger.stat().st_size == (FIXTURE_MODELS / "shapes-detect.onnx").stat().st_size
