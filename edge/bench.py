@@ -173,52 +173,102 @@ def _pipeline_run(model: Any, clip: Path, streams: int, pipelined: bool) -> _Pip
     )
 
 
+def _plain_loop_fps(model: Any, clip: Path) -> float:
+    """The same work as one pipeline stream, written as the simplest possible loop: the reference
+    for what the pipeline's threads, queues and accounting cost on top of the work itself."""
+    import cv2
+    import numpy as np
+
+    from edge.preprocess import preprocess
+    from edge.tasks.decode import decode_batch
+    from edge.tasks.params import InferenceParams
+    from edge.tasks.v1 import new_id
+
+    names = [o.name for o in model.backend.outputs]
+    params = InferenceParams()
+    cap = cv2.VideoCapture(str(clip))
+    n, t0 = 0, time.perf_counter()
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        tensor, geometries = preprocess([np.asarray(frame, dtype=np.uint8)], model.spec.preprocess)
+        outputs = model.backend.infer(tensor)
+        decode_batch(model.spec, outputs, geometries, params, names)[0].to_v1(inference_id=new_id(), time=0.0)
+        n += 1
+    cap.release()
+    return n / (time.perf_counter() - t0)
+
+
 def measure_pair(
     model_path: Path, clip: Path, streams: int, frames: int, repeat: int, opts: _Options
-) -> tuple[Measurement, Measurement]:
-    """Raw backend and pipeline, alternately, ``repeat`` times in one process.
+) -> list[Measurement]:
+    """Raw backend and pipeline (and, for one stream, a plain loop), alternately, ``repeat``
+    times in one process.
 
     A slow spell of a shared machine then slows both sides of a pair alike; the ratio reported
     is the median of the per-pair ratios, and each side's frames/s is its median run.
     """
+    from edge.pipeline.blas import limit_blas_threads
     from edge.preprocess import preprocess
 
+    limit_blas_threads(1)  # as the pipeline does, for the plain loop too
     with _open(model_path, opts.backend, opts.threads) as model:
         batch, _ = preprocess([_first_frame(clip)], model.spec.preprocess)
         for _ in range(_WARMUP):
             model.backend.infer(batch)
         raws: list[float] = []
+        loops: list[float] = []
         runs: list[_PipelineRun] = []
-        raw_peak = 0.0
+        raw_peak = loop_peak = 0.0
         for _ in range(repeat):
             raws.append(_raw_fps(model, batch, frames))
             raw_peak = raw_peak or _peak_rss_mb()  # before any pipeline ran
+            if streams == 1:
+                loops.append(_plain_loop_fps(model, clip))
+                loop_peak = loop_peak or _peak_rss_mb()
             runs.append(_pipeline_run(model, clip, streams, opts.pipelined))
-    ratios = sorted(r.fps / f for r, f in zip(runs, raws))
-    mid = sorted(runs, key=lambda r: r.fps)[len(runs) // 2]
+    raw_fps = statistics.median(raws)
     name = model_path.name
-    raw = Measurement("raw", name, 1, frames, statistics.median(raws), peak_rss_mb=raw_peak, runs=tuple(raws))
-    pipe = Measurement(
-        "pipeline",
-        name,
-        streams,
-        mid.results,
-        mid.fps,
-        latency_p50=mid.p50,
-        latency_p95=mid.p95,
-        peak_rss_mb=_peak_rss_mb(),
-        stages_ms=mid.stages_ms,
-        runs=tuple(r.fps for r in runs),
-        ratio=ratios[len(ratios) // 2],
-        raw_fps=statistics.median(raws),
+    out = [Measurement("raw", name, 1, frames, raw_fps, peak_rss_mb=raw_peak, runs=tuple(raws))]
+    if loops:
+        ratio = statistics.median(f / r for f, r in zip(loops, raws))
+        out.append(
+            Measurement(
+                "loop",
+                name,
+                1,
+                runs[0].results,
+                statistics.median(loops),
+                peak_rss_mb=loop_peak,
+                runs=tuple(loops),
+                ratio=ratio,
+            )
+        )
+    mid = sorted(runs, key=lambda r: r.fps)[len(runs) // 2]
+    out.append(
+        Measurement(
+            "pipeline",
+            name,
+            streams,
+            mid.results,
+            mid.fps,
+            latency_p50=mid.p50,
+            latency_p95=mid.p95,
+            peak_rss_mb=_peak_rss_mb(),
+            stages_ms=mid.stages_ms,
+            runs=tuple(r.fps for r in runs),
+            ratio=statistics.median(r.fps / f for r, f in zip(runs, raws)),
+            raw_fps=raw_fps,
+        )
     )
-    return raw, pipe
+    return out
 
 
 def _child(args: argparse.Namespace) -> int:
     opts = _Options(args.backend, args.threads, not args.sequential)
-    raw, pipe = measure_pair(Path(args.model[0]), Path(args.clip), args.streams_n, args.frames, args.repeat, opts)
-    print(json.dumps([asdict(raw), asdict(pipe)]))
+    out = measure_pair(Path(args.model[0]), Path(args.clip), args.streams_n, args.frames, args.repeat, opts)
+    print(json.dumps([asdict(m) for m in out]))
     return 0
 
 
@@ -253,8 +303,8 @@ def run_bench(
     out: list[Measurement] = []
     for model in models:
         for i, n in enumerate(streams):
-            raw, pipe = _run_child(model, clip, n, frames, repeat, opts)
-            out.extend([raw, pipe] if i == 0 else [pipe])
+            measured = _run_child(model, clip, n, frames, repeat, opts)
+            out.extend(measured if i == 0 else [m for m in measured if m.kind != "raw"])
     return out
 
 
@@ -266,7 +316,9 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
     )
     lines += [header, "-" * len(header)]
     for m in results:
-        run = "raw backend" if m.kind == "raw" else f"{m.streams} stream{'s' if m.streams > 1 else ''}"
+        run = {"raw": "raw backend", "loop": "plain loop"}.get(
+            m.kind, f"{m.streams} stream{'s' if m.streams > 1 else ''}"
+        )
         ratio = f"{m.ratio:.2f}" if m.ratio is not None else ""
         p50 = f"{m.latency_p50 * 1000:.1f}" if m.kind == "pipeline" else ""
         p95 = f"{m.latency_p95 * 1000:.1f}" if m.kind == "pipeline" else ""

@@ -12,15 +12,16 @@ from tests.helpers import FIXTURE_MODELS
 def test_bench_pairs_raw_and_pipeline_runs_in_child_processes(tmp_path: Path) -> None:
     clip = cached_clip(tmp_path, ClipSpec(ClipKind.SHAPES, 160, 120, 30.0, 20))
     results = run_bench([FIXTURE_MODELS / "shapes-detect.onnx"], clip, [1, 2], frames=20, repeat=2)
-    raw, one, two = results
-    assert (raw.kind, one.kind, two.kind) == ("raw", "pipeline", "pipeline")
+    raw, loop, one, two = results
+    assert (raw.kind, loop.kind, one.kind, two.kind) == ("raw", "loop", "pipeline", "pipeline")
+    assert loop.frames == 20 and loop.ratio is not None
     assert (one.frames, two.frames) == (20, 40)
     assert len(raw.runs) == len(one.runs) == 2
     assert all(m.fps > 0 and m.peak_rss_mb > 50 for m in results)
     assert one.ratio is not None and 0 < one.ratio < 5
     assert set(one.stages_ms) == {"capture", "queue", "preprocess", "wait", "infer", "postprocess", "total"}
     report = format_report(results, "test machine")
-    assert "x raw" in report and "2 streams" in report
+    assert "x raw" in report and "2 streams" in report and "plain loop" in report
 
 
 def test_larger_input_keeps_weights_and_changes_the_input(tmp_path: Path) -> None:
