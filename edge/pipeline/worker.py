@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from edge.backends.base import Backend
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, ResultSource
 from edge.model import Model
@@ -93,6 +94,9 @@ class ModelWorker:
         self._last_error: str | None = None
         self._errors_logged: set[str] = set()
         self._output_names = [o.name for o in runner.model.backend.outputs]
+        # TensorRT preprocesses on the GPU inside infer_images; CPU backends keep the base
+        # version, and the worker preprocesses on its own thread, overlapped with inference.
+        self._device_preprocess = type(runner.model.backend).infer_images is not Backend.infer_images
         loops = (
             [("prep", self._prep_loop), ("infer", self._infer_loop), ("post", self._post_loop)]
             if runner.pipelined
@@ -147,6 +151,9 @@ class ModelWorker:
         job = _Job(frames, time.perf_counter())
         with self._lock:
             self._in_flight += len(frames)
+        if self._device_preprocess:  # the backend preprocesses on its device, in the infer stage
+            job.prepped = time.perf_counter()
+            return job
         try:
             tensor, job.geometries = preprocess([f.image for f in frames], spec.preprocess)
             if spec.batch is not None and len(frames) < spec.batch:
@@ -160,12 +167,24 @@ class ModelWorker:
         job.prepped = time.perf_counter()
         return job
 
+    def _run_backend(self, job: _Job) -> list[npt.NDArray[np.generic]]:
+        backend = self.runner.model.backend
+        if self._device_preprocess:
+            spec = self.runner.model.spec
+            images = [f.image for f in job.frames]
+            if spec.batch is not None and len(images) < spec.batch:
+                images += [images[-1]] * (spec.batch - len(images))
+            outputs, geometries = backend.infer_images(images, spec.preprocess)
+            job.geometries = list(geometries[: len(job.frames)])  # padding decodes to nothing
+            return outputs
+        if job.tensor is None:
+            raise EdgeError("batch reached inference without a tensor")
+        return backend.infer(job.tensor)
+
     def _infer(self, job: _Job) -> bool:
         job.infer_start = time.perf_counter()
         try:
-            if job.tensor is None:
-                raise EdgeError("batch reached inference without a tensor")
-            job.outputs = self.runner.model.backend.infer(job.tensor)
+            job.outputs = self._run_backend(job)
         except Exception as exc:
             self._error(job, "inference", exc)
             return False

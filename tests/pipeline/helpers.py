@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from edge.backends import Backend
 from edge.messages import ResultMessage, Sink, StatsSnapshot
 from edge.model import Model
 from edge.pipeline import ModelRunner
+from edge.preprocess import Geometry, PreprocessConfig, preprocess
 from tests.helpers import FIXTURE_MODELS
 
 DETECT = FIXTURE_MODELS / "shapes-detect.onnx"
@@ -81,3 +83,18 @@ def runner(
     spy = SpyBackend(model.backend, delay, fail_every)
     spec = model.spec if fixed_batch is None else dataclasses.replace(model.spec, batch=fixed_batch)
     return ModelRunner(name, Model(spec, spy), max_batch=max_batch, pipelined=pipelined), spy
+
+
+class DevicePreprocessBackend(SpyBackend):
+    """A backend that preprocesses "on its device": it overrides infer_images, as TensorRT does."""
+
+    def __init__(self, inner: Backend) -> None:
+        super().__init__(inner)
+        self.image_batches: list[int] = []
+
+    def infer_images(
+        self, images: Sequence[npt.NDArray[np.uint8]], cfg: PreprocessConfig
+    ) -> tuple[list[npt.NDArray[np.generic]], list[Geometry]]:
+        self.image_batches.append(len(images))
+        batch, geometries = preprocess(images, cfg)
+        return self.infer(batch), geometries

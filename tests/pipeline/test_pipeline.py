@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -9,10 +10,11 @@ import pytest
 
 from edge.errors import EdgeError
 from edge.messages import Sink
+from edge.model import Model
 from edge.pipeline import ModelRunner, Pipeline, StreamHealth, StreamPlan
 from edge.sources import SourceSettings, SourceState, parse_uri
 from tests.helpers import assert_v1_valid
-from tests.pipeline.helpers import BrokenSink, MemorySink, runner
+from tests.pipeline.helpers import DETECT, BrokenSink, DevicePreprocessBackend, MemorySink, runner
 
 STAGES = ("capture", "queue", "preprocess", "wait", "infer", "postprocess")
 
@@ -165,6 +167,19 @@ def test_stop_without_drain_counts_what_it_discards(fast_clip: Path, pipelines: 
     assert p.stop(drain=False, timeout=20)
     r = p.routes("cam")["slow"]
     assert r.offered == r.inferred + r.dropped and r.dropped > 0
+
+
+def test_backend_with_device_preprocessing_gets_frames_not_tensors(short_clip: Path, pipelines: list[Pipeline]) -> None:
+    sink = MemorySink()
+    model = Model.open(DETECT)
+    device = DevicePreprocessBackend(model.backend)
+    spec = dataclasses.replace(model.spec, batch=2)  # fixed batch: a short batch is padded with frames
+    det = ModelRunner("det", Model(spec, device))
+    p = run(pipelines, [plan("cam", short_clip, ("det",), realtime=False)], [det], [sink])
+    assert p.wait_idle(60)
+    assert sink.frames("cam", "det") == list(range(60))
+    assert set(device.image_batches) == {2} and len(device.image_batches) == 60
+    assert all(m.latency["preprocess"] < 0.01 for m in sink.messages)  # done inside "infer"
 
 
 @pytest.mark.parametrize(
