@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from edge.demo.broker import free_port
 from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,12 +21,6 @@ SMALL = ClipSpec(ClipKind.SHAPES, width=320, height=240, fps=15.0, frames=300, s
 
 def clip(cache: Path, spec: ClipSpec = SMALL, suffix: str = ".mp4") -> Path:
     return cached_clip(cache, spec, suffix)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RtspServer:
