@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edge.errors import EdgeError
-from edge.preprocess import PreprocessConfig, ResizeMode, plan_geometry, preprocess, resize_image
+from edge.preprocess import PreprocessConfig, ResizeMode, plan_geometry, preprocess, resize_image, to_tensor
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,28 @@ def test_mean_std_normalization() -> None:
     cfg = PreprocessConfig(4, 4, ResizeMode.STRETCH, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     x, _ = preprocess([img], cfg)
     np.testing.assert_allclose(x, 1.0)
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        PreprocessConfig(6, 5),
+        PreprocessConfig(6, 5, rgb=False),
+        PreprocessConfig(6, 5, scaling=1.0),
+        PreprocessConfig(6, 5, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+    ],
+)
+def test_tensor_is_bit_identical_to_the_plain_formula(cfg: PreprocessConfig) -> None:
+    rng = np.random.default_rng(0)
+    big = rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    images = [big[1:6, 2:8], big[4:9, 5:11]]  # views with strides, as crops produce
+    ref = np.stack(images)[..., ::-1] if cfg.rgb else np.stack(images)
+    ref = ref.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1.0 / cfg.scaling)
+    if cfg.mean is not None and cfg.std is not None:
+        ref = (ref - np.float32(cfg.mean).reshape(1, 3, 1, 1)) / np.float32(cfg.std).reshape(1, 3, 1, 1)
+    x = to_tensor(images, cfg)
+    assert x.dtype == np.float32 and x.flags.c_contiguous
+    np.testing.assert_array_equal(x, ref)
 
 
 @pytest.mark.parametrize(
