@@ -38,22 +38,17 @@ def masks_from_protos(
     cx0, cy0 = int(round(x0 * sx)), int(round(y0 * sy))
     cx1, cy1 = max(int(round(x1 * sx)), cx0 + 1), max(int(round(y1 * sy)), cy0 + 1)
     maps = maps[:, cy0:cy1, cx0:cx1]
-    cols = np.arange(W, dtype=np.float64)[None, None, :]
-    rows = np.arange(H, dtype=np.float64)[None, :, None]
-    boxes = np.asarray(xyxy, dtype=np.float64)
+    # A pixel (c, r) is inside box (x0, y0, x1, y1) when x0 <= c < x1 and y0 <= r < y1, i.e.
+    # ceil(x0) <= c < ceil(x1): only that window of each resized map is thresholded and copied,
+    # which costs the boxes' area rather than n full images.
+    win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
     for s in range(0, n, _CHUNK):
         chunk = maps[s : s + _CHUNK]
         k = len(chunk)
         big = cv2.resize(np.ascontiguousarray(chunk.transpose(1, 2, 0)), (W, H), interpolation=cv2.INTER_LINEAR)
-        big = big.reshape(H, W, k).transpose(2, 0, 1)
-        b = boxes[s : s + k]
-        inside = (
-            (cols >= b[:, 0, None, None])
-            & (cols < b[:, 2, None, None])
-            & (rows >= b[:, 1, None, None])
-            & (rows < b[:, 3, None, None])
-        )
-        out[s : s + k] = (big > 0.0) & inside
+        big = big.reshape(H, W, k)
+        for j, (x0, y0, x1, y1) in enumerate(win[s : s + k].tolist()):
+            out[s + j, y0:y1, x0:x1] = big[y0:y1, x0:x1, j] > 0.0
     return out
 
 
