@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
+from edge.engines.options import BuildOptions
 from edge.errors import EdgeError
 from edge.pipeline.core import StreamPlan
 from edge.publish.config import MqttConfig, SpoolConfig
@@ -29,7 +30,7 @@ from edge.tasks.params import InferenceParams
 
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
-_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "console")
+_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console")
 _MODEL_KEYS = (
     "path",
     "backend",
@@ -40,6 +41,7 @@ _MODEL_KEYS = (
     "max_batch",
     "threads",
     "pipelined",
+    "tensorrt",
 )
 _STREAM_KEYS = (
     "uri",
@@ -76,6 +78,7 @@ class ModelConfig:
     max_batch: int = 8
     threads: int | None = None  # ONNX Runtime intra-op threads; None: one per core
     pipelined: bool = True  # preprocess, infer and postprocess on three threads
+    tensorrt: BuildOptions = field(default_factory=BuildOptions)  # engine build options (tensorrt, auto)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -93,6 +96,7 @@ class EdgeConfig:
     state_dir: Path = field(default_factory=lambda: default_state_dir())
     console: bool = False
     path: Path | None = None
+    engines_dir: Path | None = None  # the TensorRT engine cache; None: edge.engines.paths' default
 
     def __post_init__(self) -> None:
         if not self.streams:
@@ -207,7 +211,26 @@ def _model(name: str, data: object, base: Path) -> ModelConfig:
         raise ConfigError(f"{where}.backend: use one of {', '.join(BACKENDS)}, got {backend!r}")
     threads = None if d.get("threads") is None else get_int(d, "threads", where, 0, 1, 256)
     max_batch = get_int(d, "max_batch", where, 8, 1, 64)
-    return ModelConfig(name, path, backend, params, max_batch, threads, get_bool(d, "pipelined", where, True))
+    pipelined = get_bool(d, "pipelined", where, True)
+    return ModelConfig(name, path, backend, params, max_batch, threads, pipelined, _tensorrt(d, backend, where, base))
+
+
+def _tensorrt(d: Mapping[str, Any], backend: str, where: str, base: Path) -> BuildOptions:
+    if d.get("tensorrt") is None:
+        return BuildOptions()
+    if backend == "onnxruntime":
+        raise ConfigError(f"{where}.tensorrt: build options are for backend tensorrt or auto; set backend or drop them")
+    section = check_mapping(d["tensorrt"], f"{where}.tensorrt")
+    try:
+        return BuildOptions.from_config(section, f"{where}.tensorrt", base_dir=base)
+    except EdgeError as exc:
+        text = str(exc)
+        # from_config names the key in its message ("models.x.tensorrt.batch must be ...");
+        # the rest (e.g. "int8 needs calibration images") are about the section as a whole.
+        key = next((w.rstrip(";:,") for w in text.split() if w.startswith(f"{where}.tensorrt.")), None)
+        if key is None:
+            raise ConfigError(f"{where}.tensorrt: {text}") from None
+        raise ConfigError(f"{key}: {text.replace(' ' + key, '').replace(key + ' ', '').strip()}") from None
 
 
 def _models_list(value: object, where: str, known: Mapping[str, object]) -> tuple[str, ...]:
@@ -320,9 +343,11 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
     if mqtt is not None or root.get("spool") is not None:
         spool = _collect(errors, lambda: SpoolConfig.from_mapping(root.get("spool"), "spool", state_dir=state_dir))
     console = _collect(errors, lambda: get_bool(root, "console", "console", False))
+    engines_text = _collect(errors, lambda: get_str(root, "engines", "engines"))
+    engines_dir = (base / Path(engines_text).expanduser()) if engines_text else None
     if errors:
         return None
-    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path)
+    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path, engines_dir)
 
 
 def parse_config(text: str, path: Path | None = None) -> EdgeConfig:

@@ -163,3 +163,39 @@ def test_the_shipped_example_validates() -> None:
     root = Path(__file__).resolve().parents[1]
     cfg = load_config(root / "examples" / "edge.yaml")
     assert cfg.streams and cfg.models
+
+
+def _trt(section: str, backend: str = "tensorrt") -> str:
+    return (
+        f"models:\n  det:\n    path: {DETECT}\n    backend: {backend}\n    tensorrt:\n{section}"
+        "streams: {s: {uri: clip.mp4, models: [det]}}\nengines: engine-cache\n"
+    )
+
+
+def test_tensorrt_build_options_and_engine_folder(tmp_path: Path) -> None:
+    (tmp_path / "calib").mkdir()
+    cfg = parse_config(
+        _trt("      precision: int8\n      calibration: calib\n      batch: '1:2:4'\n      workspace_mib: 512\n"),
+        tmp_path / "edge.yaml",
+    )
+    opts = cfg.models["det"].tensorrt
+    assert opts.precision.value == "int8" and str(opts.batch) == "1:2:4" and opts.workspace_mib == 512
+    assert opts.calibration_dir == tmp_path / "calib"  # relative to the config file
+    assert cfg.engines_dir == tmp_path / "engine-cache"
+    plain = parse_config(f"models: {{a: {{path: {DETECT}}}}}\nstreams: {{s: {{uri: clip.mp4, models: [a]}}}}\n")
+    assert plain.models["a"].tensorrt.precision.value == "fp16" and plain.engines_dir is None
+
+
+@pytest.mark.parametrize(
+    ("section", "backend", "says"),
+    [
+        ("      precison: fp16\n", "tensorrt", "<config>:6: models.det.tensorrt.precison: unknown key; use one of"),
+        ("      dla_core: one\n", "auto", "<config>:6: models.det.tensorrt.dla_core: must be a whole number"),
+        ("      precision: int8\n", "tensorrt", "<config>:5: models.det.tensorrt: int8 needs calibration images"),
+        ("      precision: fp16\n", "onnxruntime", "<config>:5: models.det.tensorrt: build options are for backend"),
+    ],
+)
+def test_tensorrt_section_errors_name_the_key(section: str, backend: str, says: str) -> None:
+    with pytest.raises(ConfigErrors) as info:
+        parse_config(_trt(section, backend))
+    assert any(line.startswith(says) for line in info.value.lines), info.value.lines

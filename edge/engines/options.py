@@ -87,7 +87,10 @@ class BuildOptions:
         if self.calibration_images < 1:
             raise EdgeError(f"calibration_images must be 1 or more, got {self.calibration_images}")
         if self.precision is Precision.INT8 and self.calibration_dir is None:
-            raise EdgeError("int8 needs calibration images: give a folder of representative frames (--calibration DIR)")
+            raise EdgeError(
+                "int8 needs calibration images: give a folder of representative frames"
+                " (--calibration DIR, or calibration: in the config)"
+            )
         if self.calibration_dir is not None:
             if self.precision is not Precision.INT8:
                 raise EdgeError("calibration images are used by int8 only; drop them or use precision int8")
