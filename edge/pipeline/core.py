@@ -42,7 +42,13 @@ class StreamPlan:
 
 class Pipeline:
     """Runs streams through models into sinks. ``failed_models`` maps models that could not be
-    loaded to their error: streams keep running their other models and stats report them."""
+    loaded to their error: streams keep running their other models and stats report them.
+
+    ``pending`` maps models that are not ready yet (a TensorRT engine still building) to their
+    state. Their streams run and queue frames for them as for any model (a live stream keeps
+    the newest and counts the rest as dropped; a file stream waits), until :meth:`attach`
+    brings the model's runner, or :meth:`fail_model` gives up on it.
+    """
 
     def __init__(
         self,
@@ -52,28 +58,30 @@ class Pipeline:
         failed_models: Mapping[str, str] | None = None,
         opener: Opener = open_capture,
         file_queue: int = 2,
+        pending: Mapping[str, str] | None = None,
     ) -> None:
         self.fanout = Fanout(sinks)
         self._failed_models = dict(failed_models or {})
         self._runners = {r.name: r for r in runners}
+        self._pending = dict(pending or {})
         self._plans = {p.name: p for p in streams}
         if len(self._plans) != len(streams):
             raise EdgeError("stream names must be unique")
         self._check_models()
+        self._lock = threading.Lock()  # guards workers, pending and routes as models come and go
         self._counters: dict[str, StreamCounters] = {}
-        self._routes: dict[str, list[str]] = {}
-        self._inboxes = {name: Inbox(self._drop_hook(name)) for name in self._runners}
+        # Replaced (never mutated) when a model fails late, so a deliverer reads it unlocked.
+        self._routes: dict[str, tuple[str, ...]] = {}
+        usable = set(self._runners) | set(self._pending)
+        self._inboxes = {name: Inbox(self._drop_hook(name)) for name in usable}
         for plan in streams:
-            routes = [m for m in plan.models if m in self._runners]
+            routes = tuple(m for m in plan.models if m in usable)
             self._routes[plan.name] = routes
             self._counters[plan.name] = StreamCounters({m: RouteCounts() for m in routes})
             for m in routes:
                 self._inboxes[m].add_stream(plan.name, plan.source.is_live, file_queue)
-        self._workers = {
-            name: ModelWorker(r, self._inboxes[name], self.fanout.publish, self._account, self._failed(name))
-            for name, r in self._runners.items()
-            if any(name in routes for routes in self._routes.values())
-        }
+        used = {m for rs in self._routes.values() for m in rs}
+        self._workers = {name: self._worker(r) for name, r in self._runners.items() if name in used}
         self._sources = {
             p.name: Source(p.source, self._deliverer(p.name), opener) for p in streams if self._routes[p.name]
         }
@@ -81,7 +89,7 @@ class Pipeline:
         self._started = False
 
     def _check_models(self) -> None:
-        known = set(self._runners) | set(self._failed_models)
+        known = set(self._runners) | set(self._failed_models) | set(self._pending)
         for plan in self._plans.values():
             for m in plan.models:
                 if m not in known:
@@ -89,18 +97,22 @@ class Pipeline:
 
     # -- wiring ------------------------------------------------------------------------
 
+    def _worker(self, runner: ModelRunner) -> ModelWorker:
+        name = runner.name
+        return ModelWorker(runner, self._inboxes[name], self.fanout.publish, self._account, self._failed(name))
+
     def _deliverer(self, stream: str) -> Callable[[Frame], bool]:
         counters = self._counters[stream]
-        routes = self._routes[stream]
-        inboxes = [self._inboxes[m] for m in routes]
 
         def deliver(frame: Frame) -> bool:
-            counters.offered(routes)
+            routes = self._routes[stream]
+            counters.offered(list(routes))
             accepted = True
-            for model, inbox in zip(routes, inboxes):
-                if not inbox.put(frame):
-                    counters.dropped(model, 1)  # arrived while shutting down
-                    accepted = False
+            for model in routes:
+                if not self._inboxes[model].put(frame):
+                    counters.dropped(model, 1)
+                    # Shutting down, unless this model alone was given up on meanwhile.
+                    accepted = accepted and model in self._failed_models
             self._notify()
             return accepted
 
@@ -135,6 +147,52 @@ class Pipeline:
     def sources(self) -> Mapping[str, Source]:
         return self._sources
 
+    def attach(self, runner: ModelRunner) -> None:
+        """Bring a pending model's runner: its worker starts on the frames queued for it."""
+        with self._lock:
+            if runner.name not in self._pending:
+                raise EdgeError(f"model {runner.name} is not waiting to be attached")
+            del self._pending[runner.name]
+            self._runners[runner.name] = runner
+            if not any(runner.name in rs for rs in self._routes.values()):
+                return
+            worker = self._worker(runner)
+            self._workers[runner.name] = worker
+            if self._started:
+                worker.start()
+        log.info("model %s: ready; its streams' frames are inferred from now on", runner.name)
+
+    def set_pending(self, model: str, state: str) -> None:
+        """Update what stats say about a model that is not ready yet."""
+        with self._lock:
+            if model in self._pending:
+                self._pending[model] = state
+
+    def fail_model(self, model: str, reason: str) -> None:
+        """Give up on a pending model: its queued frames are counted as dropped, its streams
+        keep their other models, and a stream left with none stops."""
+        with self._lock:
+            if self._pending.pop(model, None) is None:
+                return
+            self._failed_models[model] = reason
+            orphaned = []
+            for stream, routes in self._routes.items():
+                if model in routes:
+                    self._routes[stream] = tuple(m for m in routes if m != model)
+                    if not self._routes[stream]:
+                        orphaned.append(stream)
+        self._inboxes[model].close(discard=True)
+        for stream in orphaned:
+            log.error("stream %s: none of its models can run; it stops", stream)
+            if stream in self._sources:
+                self._sources[stream].stop()
+        self._notify()
+
+    def waiting_models(self) -> dict[str, str]:
+        """Pending models and their state."""
+        with self._lock:
+            return dict(self._pending)
+
     def start(self) -> None:
         if self._started:
             raise RuntimeError("the pipeline is already started")
@@ -144,7 +202,9 @@ class Pipeline:
         for name, routes in self._routes.items():
             if not routes:
                 log.error("stream %s: none of its models loaded; it does not run", name)
-        for w in self._workers.values():
+        with self._lock:
+            workers = list(self._workers.values())
+        for w in workers:
             w.start()
         for s in self._sources.values():
             s.start()
@@ -178,13 +238,19 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         for s in self._sources.values():
             s.stop()
+        with self._lock:
+            # No worker will take what waits for a model that never became ready: release
+            # file sources blocked on it and count those frames as dropped.
+            for model in self._pending:
+                self._inboxes[model].close(discard=True)
+            workers = list(self._workers.values())
         for s in self._sources.values():
             # A file source blocked on a full inbox finishes its put as the worker drains.
             s.join(max(0.0, deadline - time.monotonic()) / 2)
         for inbox in self._inboxes.values():
             inbox.close(discard=not drain)
         ok = all(s.join(max(0.0, deadline - time.monotonic())) for s in self._sources.values())
-        for w in self._workers.values():
+        for w in workers:
             ok = w.join(max(0.0, deadline - time.monotonic())) and ok
         if not ok:
             log.warning("pipeline: some threads did not stop within %.0f s", timeout)
@@ -205,10 +271,12 @@ class Pipeline:
 
     def snapshot(self) -> StatsSnapshot:
         streams: dict[str, StreamStats] = {name: self._stream_health(name) for name in self._plans}
-        models = {name: f"failed: {err}" for name, err in self._failed_models.items()}
-        for name in self._runners:
-            w = self._workers.get(name)
-            models[name] = w.state if w else "idle"
+        with self._lock:
+            models = {name: f"failed: {err}" for name, err in self._failed_models.items()}
+            for name in self._runners:
+                w = self._workers.get(name)
+                models[name] = w.state if w else "idle"
+            models.update(self._pending)
         return StatsSnapshot(time.time(), streams, models)
 
     def _stream_health(self, name: str) -> StreamHealth:
@@ -216,6 +284,8 @@ class Pipeline:
         routes = self._routes[name]
         src = self._sources.get(name)
         st = src.status() if src else None
+        with self._lock:
+            waiting = sorted(m for m in self._pending if m in routes)
         c = self._counters[name]
         with c.lock:
             p50, p95 = c.latency.percentiles(50, 95)
@@ -241,4 +311,5 @@ class Pipeline:
             source_fps=round(st.fps, 2) if st and st.fps else None,
             error=(st.error if st else "none of its models loaded"),
             routes=counts,
+            waiting_for=waiting,
         )

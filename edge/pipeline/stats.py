@@ -118,3 +118,4 @@ class StreamHealth(StreamStats):
     source_fps: float | None = None
     error: str | None = None
     routes: dict[str, dict[str, int]] = field(default_factory=dict)
+    waiting_for: list[str] = field(default_factory=list)  # its models that are not ready yet

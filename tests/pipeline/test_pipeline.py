@@ -203,3 +203,33 @@ def test_failed_model_is_reported_and_its_stream_runs_the_rest(short_clip: Path,
     assert p.wait_idle(60)
     assert sink.frames("cam", "det") == list(range(60))
     assert p.snapshot().models == {"det": "ready", "seg": "failed: no file"}
+
+
+def test_a_pending_model_waits_then_attaches_and_a_failed_one_leaves_the_others(
+    short_clip: Path, pipelines: list[Pipeline]
+) -> None:
+    sink = MemorySink()
+    det, _ = runner("det")
+    late, _ = runner("late")
+    streams = [
+        plan("cam", short_clip, ("det", "late"), realtime=False),  # waits for "late"
+        plan("door", short_clip, ("det", "gone"), realtime=False),  # "gone" will fail
+    ]
+    p = Pipeline(streams, [det], [sink], pending={"late": "building", "gone": "building"})
+    pipelines.append(p)
+    p.start()
+    time.sleep(0.5)
+    # A file stream waits for its pending model: a few frames queue, none is lost.
+    assert sink.frames("cam", "late") == [] and health(p, "cam").waiting_for == ["late"]
+    assert len(sink.frames("cam", "det")) <= 4 and p.snapshot().models["late"] == "building"
+    p.fail_model("gone", "build failed: out of memory")
+    p.attach(late)
+    assert p.wait_idle(60)
+    for stream, model in (("cam", "det"), ("cam", "late"), ("door", "det")):
+        assert sink.frames(stream, model) == list(range(60)), (stream, model)
+    door = health(p, "door")
+    assert door.state == "ended" and door.waiting_for == [] and door.routes["gone"]["inferred"] == 0
+    assert door.routes["gone"]["offered"] == door.routes["gone"]["dropped"]  # every frame accounted for
+    assert p.snapshot().models == {"det": "ready", "late": "ready", "gone": "failed: build failed: out of memory"}
+    with pytest.raises(EdgeError, match="not waiting"):
+        p.attach(late)
