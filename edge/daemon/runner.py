@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from edge.config import EdgeConfig, ModelConfig
-from edge.errors import EdgeError
+from edge.config import EdgeConfig
+from edge.daemon.models import EngineSupport, Failed, ModelLoader, Ready, tensorrt_support
 from edge.messages import Sink, StatsSnapshot
-from edge.model import Model
-from edge.pipeline import ModelRunner, Pipeline, StreamHealth
+from edge.pipeline import Pipeline, StreamHealth
 from edge.sources import SourceState, open_capture
 from edge.sources.source import Opener
 from edge.systemd import Notifier
@@ -41,36 +40,6 @@ class RunSummary:
     @property
     def ok(self) -> bool:
         return self.clean and not self.failed_streams and not self.failed_models
-
-
-def _resolve_backend(requested: str) -> str:
-    if requested != "auto":
-        return requested
-    try:
-        from edge.engines.select import resolve_backend
-    except ImportError:
-        log.warning("backend auto: TensorRT support is not installed; using onnxruntime")
-        return "onnxruntime"
-    return resolve_backend(requested)
-
-
-def open_models(models: Sequence[ModelConfig]) -> tuple[list[ModelRunner], dict[str, str]]:
-    """Open every model; one that cannot be opened is logged in one line and left out."""
-    runners: list[ModelRunner] = []
-    failed: dict[str, str] = {}
-    for m in models:
-        backend = _resolve_backend(m.backend)
-        # Only ONNX Runtime takes a thread count; other backends run on the GPU.
-        options = {"threads": m.threads} if m.threads and backend == "onnxruntime" else {}
-        try:
-            model = Model.open(m.path, backend=backend, **options)
-        except EdgeError as exc:
-            log.error("model %s: %s", m.name, exc)
-            failed[m.name] = str(exc)
-            continue
-        runners.append(ModelRunner(m.name, model, m.params, m.max_batch, m.pipelined))
-        log.info("model %s: %s %s on %s", m.name, model.spec.task.value, m.path.name, model.backend.name)
-    return runners, failed
 
 
 def build_sinks(config: EdgeConfig) -> list[Sink]:
@@ -97,6 +66,7 @@ class Daemon:
         drain_timeout: float = 15.0,
         flush_timeout: float = 10.0,
         stats_interval: float | None = None,
+        engine_support: Callable[[], EngineSupport] | None = None,
     ) -> None:
         self.config = config
         self._extra_sinks = list(extra_sinks)
@@ -106,21 +76,28 @@ class Daemon:
         self._stats_interval = stats_interval or config.stats_interval
         self.pipeline: Pipeline | None = None
         self.started = threading.Event()
+        self._engine_support = engine_support or (lambda: tensorrt_support(config.engines_dir))
+        self._loader = ModelLoader(list(config.models.values()), self._engine_support)
+        self._failed_models: dict[str, str] = {}
 
     def run(self, stop: threading.Event, duration: float | None = None) -> RunSummary:
         """Run until ``stop`` is set, ``duration`` seconds pass or every source has ended."""
         t0 = time.monotonic()
         notifier = Notifier()
-        runners, failed_models = open_models(list(self.config.models.values()))
+        opened = self._loader.open()
+        self._failed_models = dict(opened.failed)
         sinks: list[Sink] = []
         clean = True
         try:
             sinks = build_sinks(self.config) + self._extra_sinks
-            pipeline = Pipeline(self.config.streams, runners, sinks, failed_models, self._opener)
+            pipeline = Pipeline(
+                self.config.streams, opened.runners, sinks, opened.failed, self._opener, pending=opened.pending
+            )
             self.pipeline = pipeline
             pipeline.start()
             self.started.set()
-            notifier.ready(f"{len(self.config.streams)} streams, {len(runners)} models")
+            waiting = f", {len(opened.pending)} waiting for engines" if opened.pending else ""
+            notifier.ready(f"{len(self.config.streams)} streams, {len(opened.runners)} models{waiting}")
             reason = self._serve(pipeline, stop, duration, notifier)
             notifier.stopping(f"stopping ({reason}): draining")
             log.info("stopping (%s): draining in-flight frames", reason)
@@ -128,9 +105,9 @@ class Daemon:
             final = pipeline.snapshot()
             pipeline.fanout.publish_stats(final)
         finally:
-            clean = self._close(sinks, runners) and clean
+            clean = self._close(sinks) and clean
             notifier.close()
-        return self._summary(reason, time.monotonic() - t0, final, failed_models, clean)
+        return self._summary(reason, time.monotonic() - t0, final, self._failed_models, clean)
 
     def _serve(self, pipeline: Pipeline, stop: threading.Event, duration: float | None, notifier: Notifier) -> str:
         interval = self._stats_interval
@@ -143,6 +120,7 @@ class Daemon:
                 return "duration"
             if pipeline.idle():
                 return "ended"
+            self._models_changed(pipeline)
             if now >= next_stats:
                 snap = pipeline.snapshot()
                 pipeline.fanout.publish_stats(snap)
@@ -154,7 +132,18 @@ class Daemon:
             if stop.wait(wait):
                 return "signal"
 
-    def _close(self, sinks: Sequence[Sink], runners: Sequence[ModelRunner]) -> bool:
+    def _models_changed(self, pipeline: Pipeline) -> None:
+        """Attach models whose engines became ready; give up on those whose build failed."""
+        for change in self._loader.poll():
+            if isinstance(change, Ready):
+                pipeline.attach(change.runner)
+            elif isinstance(change, Failed):
+                self._failed_models[change.model] = change.reason
+                pipeline.fail_model(change.model, change.reason)
+            else:
+                pipeline.set_pending(change.model, change.state)
+
+    def _close(self, sinks: Sequence[Sink]) -> bool:
         clean = True
         for sink in sinks:
             try:
@@ -162,8 +151,7 @@ class Daemon:
             except Exception as exc:  # one sink failing to close must not keep the others open
                 log.error("closing %s failed: %s", type(sink).__name__, exc)
                 clean = False
-        for r in runners:
-            r.model.close()
+        self._loader.close()
         return clean
 
     def _summary(
@@ -175,7 +163,11 @@ class Daemon:
 
 
 def _status_line(snap: StatsSnapshot) -> str:
-    parts = [f"{n}: {s.state} {s.fps_out:.1f} fps, dropped {s.dropped}" for n, s in snap.streams.items()]
+    parts = []
+    for n, s in snap.streams.items():
+        waiting = getattr(s, "waiting_for", None)
+        wait = f", waiting for {', '.join(waiting)} (engine building)" if waiting else ""
+        parts.append(f"{n}: {s.state} {s.fps_out:.1f} fps, dropped {s.dropped}{wait}")
     return "; ".join(parts)
 
 

@@ -1,0 +1,209 @@
+"""The daemon's models: opened at start, or, for TensorRT, as soon as their engine exists.
+
+ONNX Runtime models open at once. A TensorRT model (``backend: tensorrt``, or ``auto`` where
+TensorRT imports) asks the engine manager for its engine: a cached engine opens at once; a
+missing one is built on the manager's thread while the daemon serves its other models, and
+:meth:`ModelLoader.poll` hands the model over when its engine is ready. Until then the model
+is *pending*: its streams queue frames for it (a live stream keeps only the newest and counts
+the rest as dropped; a file stream waits) and stats say what it waits for. A build that fails
+is reported with its reason, and not retried until the model or its build options change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.backends import Backend, create_backend
+from edge.config import ModelConfig
+from edge.engines.compile import BuildRequest
+from edge.engines.errors import EngineLoadError
+from edge.engines.manager import EngineManager, EngineState, EngineStatus
+from edge.engines.progress import ProgressTracker
+from edge.errors import BackendUnavailable, EdgeError
+from edge.model import Model
+from edge.models import ModelSpec, load_spec
+from edge.pipeline import ModelRunner
+
+log = logging.getLogger("edge.daemon")
+
+EngineOpener = Callable[[ModelSpec, Path], Backend]
+
+
+@dataclass(frozen=True)
+class EngineSupport:
+    """What TensorRT models need: background builds, and a way to open a built engine."""
+
+    manager: EngineManager
+    open_engine: EngineOpener
+
+
+def tensorrt_support(engines_dir: Path | None = None) -> EngineSupport:
+    """The real thing: TensorRT builds into the engine cache, engines opened by the backend."""
+    from edge.engines.device import detect_device
+    from edge.engines.paths import default_engine_dir
+    from edge.engines.store import EngineStore
+
+    try:
+        device, reason = detect_device(0), ""
+    except BackendUnavailable as exc:
+        device, reason = None, str(exc)
+
+    def build(req: BuildRequest, tracker: ProgressTracker) -> bytes:
+        from edge.engines.builder import build_engine  # imports TensorRT: only when a build runs
+
+        return build_engine(req, tracker)
+
+    def open_engine(spec: ModelSpec, engine: Path) -> Backend:
+        return create_backend("tensorrt", spec.onnx_path, engine=engine)
+
+    store = EngineStore(engines_dir or default_engine_dir())
+    return EngineSupport(EngineManager(store, build, device, unavailable_reason=reason), open_engine)
+
+
+@dataclass(frozen=True)
+class Ready:
+    runner: ModelRunner
+
+
+@dataclass(frozen=True)
+class Failed:
+    model: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    model: str
+    state: str  # for stats, e.g. "building: det: waiting for its TensorRT engine: 40% (...)"
+
+
+Change = Ready | Failed | Waiting
+
+
+@dataclass
+class Opened:
+    runners: list[ModelRunner] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+
+
+def _resolve_backend(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    from edge.engines.select import resolve_backend
+
+    return resolve_backend(requested)
+
+
+class ModelLoader:
+    """Opens a config's models; call :meth:`poll` now and then for pending ones. One thread."""
+
+    def __init__(self, models: Sequence[ModelConfig], support: Callable[[], EngineSupport] | None = None) -> None:
+        self._models = list(models)
+        self._support_factory = support or tensorrt_support
+        self._support: EngineSupport | None = None
+        self._pending: dict[str, tuple[ModelConfig, ModelSpec]] = {}
+        self._states: dict[str, str] = {}
+        self._opened: list[Model] = []
+
+    def open(self) -> Opened:
+        out = Opened()
+        for m in self._models:
+            change = self._open(m)
+            if isinstance(change, Ready):
+                out.runners.append(change.runner)
+            elif isinstance(change, Failed):
+                log.error("model %s: %s", m.name, change.reason)
+                out.failed[m.name] = change.reason
+            else:
+                log.warning("model %s: %s; its streams queue frames meanwhile", m.name, change.state)
+                out.pending[m.name] = change.state
+        return out
+
+    def poll(self) -> list[Change]:
+        """What changed for pending models since the last call: ready, failed or a new state."""
+        changes: list[Change] = []
+        for name, (m, spec) in list(self._pending.items()):
+            before = self._states.get(name)
+            change = self._from_status(m, spec, self._engines().manager.status(name))
+            if isinstance(change, Waiting) and change.state == before:
+                continue
+            if isinstance(change, Failed):
+                log.error("model %s: %s", name, change.reason)
+            changes.append(change)
+        return changes
+
+    @property
+    def pending(self) -> list[str]:
+        return list(self._pending)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel builds in progress and close every model this loader opened."""
+        if self._support is not None:
+            self._support.manager.close(timeout)
+        for model in self._opened:
+            model.close()
+        self._opened.clear()
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _engines(self) -> EngineSupport:
+        if self._support is None:
+            self._support = self._support_factory()
+        return self._support
+
+    def _open(self, m: ModelConfig) -> Change:
+        try:
+            backend = _resolve_backend(m.backend)
+            if backend == "tensorrt":
+                spec = load_spec(m.path)
+                status = self._engines().manager.request(spec, m.tensorrt, m.name)
+                return self._from_status(m, spec, status)
+            # Only ONNX Runtime takes a thread count.
+            options = {"threads": m.threads} if m.threads and backend == "onnxruntime" else {}
+            return self._ready(m, Model.open(m.path, backend=backend, **options))
+        except EdgeError as exc:
+            return Failed(m.name, str(exc))
+
+    def _from_status(self, m: ModelConfig, spec: ModelSpec, status: EngineStatus, retry: bool = True) -> Change:
+        if status.state is EngineState.READY and status.engine_path is not None:
+            try:
+                return self._ready(m, Model(spec, self._engines().open_engine(spec, status.engine_path)))
+            except EngineLoadError as exc:
+                if not retry:
+                    return self._failed(m.name, f"a freshly built engine does not load: {exc}")
+                # A cached engine TensorRT refuses (another JetPack, a torn file): rebuild it.
+                again = self._engines().manager.engine_invalid(m.name, str(exc))
+                return self._from_status(m, spec, again, retry=False)
+            except EdgeError as exc:
+                return self._failed(m.name, str(exc))
+        if status.state is EngineState.BUILDING:
+            state = f"building: {_without_name(status)}"
+            self._pending[m.name] = (m, spec)
+            self._states[m.name] = state
+            return Waiting(m.name, state)
+        return self._failed(m.name, _without_name(status))
+
+    def _ready(self, m: ModelConfig, model: Model) -> Ready:
+        self._opened.append(model)
+        log.info("model %s: %s %s on %s", m.name, model.spec.task.value, m.path.name, model.backend.name)
+        self._forget(m.name)
+        return Ready(ModelRunner(m.name, model, m.params, m.max_batch, m.pipelined))
+
+    def _failed(self, name: str, reason: str) -> Failed:
+        self._forget(name)
+        return Failed(name, reason)
+
+    def _forget(self, name: str) -> None:
+        self._pending.pop(name, None)
+        self._states.pop(name, None)
+
+
+def _without_name(status: EngineStatus) -> str:
+    """The status line without the leading model name, which the caller already gives."""
+    text = status.describe()
+    prefix = f"{status.model}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
