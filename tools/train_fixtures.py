@@ -8,6 +8,16 @@ Writes ``tests/fixtures/models/shapes-<task>.onnx`` and, for the Ultralytics tas
 predictions made by Ultralytics itself on the same ONNX files
 (``tests/fixtures/golden/<task>.json``) that the test suite compares our decoders against.
 
+The benchmark models (yolov8n-size, not used by the tests, not committed): 10 epochs at 320 px,
+then 3 at 640 px, the size they are exported and benchmarked at (about 25 min per task here):
+
+    python tools/train_fixtures.py --tasks detect --scale n --images 600 --epochs 10
+    python tools/train_fixtures.py --tasks detect --scale n --images 600 --epochs 3 --train-imgsz 640 \
+        --init /tmp/edge-fixtures/runs/detect-n-320/weights/last.pt
+
+(and the same with ``segment``) write ``benchmarks/models/shapes-<task>-n-<size>.onnx`` for
+``edge bench --model``.
+
 Deterministic for a seed: datasets are drawn from ``--seed`` and training is seeded.
 Ultralytics (AGPL) and torch are imported here only, never by ``edge/``.
 """
@@ -40,11 +50,13 @@ from edge.demo.shapes import (  # noqa: E402
 
 MODELS_DIR = ROOT / "tests" / "fixtures" / "models"
 GOLDEN_DIR = ROOT / "tests" / "fixtures" / "golden"
+BENCH_DIR = ROOT / "benchmarks" / "models"
 GOLDEN_SEED = 777  # never used for training data
 IMGSZ = 320
 
-# A YOLOv8 scale slimmer than "n": depth 0.33, width 0.125.
-SLIM_SCALE = "scales:\n  t: [0.33, 0.125, 1024]\n"
+# YOLOv8 scales: depth, width, max channels. The fixtures use "t", slimmer than "n"; the
+# benchmark models (--scale n) are yolov8n-size, the size the field notes' figures are for.
+SCALES = {"t": "[0.33, 0.125, 1024]", "n": "[0.33, 0.25, 1024]"}
 
 
 def _sizes(rng: np.random.Generator) -> tuple[int, int]:
@@ -66,7 +78,7 @@ def _yolo_env(work: Path) -> None:
             shutil.copy(dejavu, font_dir / name)
 
 
-def _slim_yaml(work: Path, base: str, extra: str = "") -> Path:
+def _slim_yaml(work: Path, base: str, extra: str = "", scale: str = "t") -> Path:
     import ultralytics
 
     src = Path(ultralytics.__file__).parent / "cfg" / "models" / "v8" / base
@@ -75,7 +87,7 @@ def _slim_yaml(work: Path, base: str, extra: str = "") -> Path:
     skipping = False
     for line in lines:
         if line.startswith("scales:"):
-            out.append(SLIM_SCALE.rstrip())
+            out.append(f"scales:\n  {scale}: {SCALES[scale]}")
             skipping = True
             continue
         if skipping and line.startswith("  "):
@@ -84,7 +96,7 @@ def _slim_yaml(work: Path, base: str, extra: str = "") -> Path:
         if extra and line.startswith("kpt_shape:"):
             line = extra
         out.append(line)
-    dst = work / f"slim-{base}"
+    dst = work / f"{scale}-{base}"
     dst.write_text("\n".join(out) + "\n")
     return dst
 
@@ -181,7 +193,19 @@ def _golden(task: str, onnx_path: Path, count: int = 6) -> None:
     (GOLDEN_DIR / f"{task}.json").write_text(json.dumps(doc, indent=1) + "\n")
 
 
-def train_ultralytics(task: str, work: Path, seed: int, n_train: int, epochs: int) -> None:
+def train_ultralytics(
+    task: str,
+    work: Path,
+    seed: int,
+    n_train: int,
+    epochs: int,
+    scale: str = "t",
+    export_imgsz: int | None = None,
+    train_imgsz: int | None = None,
+    init: Path | None = None,
+) -> None:
+    """Train one task; ``scale`` "t" writes the test fixture (and its golden predictions),
+    another scale writes ``benchmarks/models/shapes-<task>-<scale>-<export_imgsz>.onnx``."""
     from ultralytics import YOLO
 
     _yolo_env(work)
@@ -204,10 +228,11 @@ def train_ultralytics(task: str, work: Path, seed: int, n_train: int, epochs: in
             cfg |= {"kpt_shape": [3, 3], "flip_idx": [0, 2, 1], "kpt_names": {0: list(ARROW_KEYPOINTS)}}
         (data / "data.yaml").write_text(json.dumps(cfg))
         base = {"detect": "yolov8.yaml", "segment": "yolov8-seg.yaml", "pose": "yolov8-pose.yaml"}[task]
-        model_yaml = _slim_yaml(work, base, "kpt_shape: [3, 3]" if task == "pose" else "")
+        model_yaml = _slim_yaml(work, base, "kpt_shape: [3, 3]" if task == "pose" else "", scale)
         data_arg = str(data / "data.yaml")
-        imgsz = IMGSZ
-    model = YOLO(str(model_yaml), task=task)
+        imgsz = train_imgsz or IMGSZ
+    # ``init``: go on from earlier weights (e.g. fine-tune at a larger size) instead of from scratch.
+    model = YOLO(str(init), task=task) if init is not None else YOLO(str(model_yaml), task=task)
     # Classification: the default crops (down to half the image) and erasing can cut the one
     # shape out of the picture, which stalled learning on this data.
     extra = {"auto_augment": None, "erasing": 0.0, "scale": 0.2} if task == "classify" else {}
@@ -221,7 +246,7 @@ def train_ultralytics(task: str, work: Path, seed: int, n_train: int, epochs: in
         seed=seed,
         deterministic=True,
         project=str(work / "runs"),
-        name=task,
+        name=f"{task}-{scale}-{imgsz}",
         exist_ok=True,
         plots=False,
         val=False,
@@ -235,10 +260,12 @@ def train_ultralytics(task: str, work: Path, seed: int, n_train: int, epochs: in
         verbose=False,
     )
     print(f"[{task}] trained in {time.time() - t0:.0f} s", flush=True)
-    weights = work / "runs" / task / "weights" / "last.pt"
-    dst = MODELS_DIR / f"shapes-{task}.onnx"
-    _export_onnx(weights, dst, imgsz)
-    if task != "classify":
+    weights = work / "runs" / f"{task}-{scale}-{imgsz}" / "weights" / "last.pt"
+    fixture = scale == "t"
+    size = export_imgsz or imgsz
+    dst = MODELS_DIR / f"shapes-{task}.onnx" if fixture else BENCH_DIR / f"shapes-{task}-{scale}-{size}.onnx"
+    _export_onnx(weights, dst, size)
+    if fixture and task != "classify":
         _golden(task, dst)
     print(f"[{task}] wrote {dst} ({dst.stat().st_size / 1e6:.1f} MB)", flush=True)
 
@@ -254,6 +281,10 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="tiny datasets and 1 epoch, to smoke-test the tool")
     ap.add_argument("--images", type=int, help="training images per task (default: the plan below)")
     ap.add_argument("--epochs", type=int, help="epochs per task (default: the plan below)")
+    ap.add_argument("--scale", choices=sorted(SCALES), default="t", help="t: the test fixtures; n: benchmark models")
+    ap.add_argument("--export-imgsz", type=int, help="input size of the exported ONNX (default: the training size)")
+    ap.add_argument("--train-imgsz", type=int, help=f"training image size (default {IMGSZ})")
+    ap.add_argument("--init", type=Path, help="start from these weights (.pt) instead of from scratch")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     plan = {  # task: (training images, epochs)
@@ -266,7 +297,9 @@ def main() -> int:
         if task in plan:
             n, epochs = (40, 1) if args.quick else plan[task]
             n, epochs = args.images or n, args.epochs or epochs
-            train_ultralytics(task, args.work, args.seed, n, epochs)
+            train_ultralytics(
+                task, args.work, args.seed, n, epochs, args.scale, args.export_imgsz, args.train_imgsz, args.init
+            )
         else:
             from tools.train_plain import train_plain
 
