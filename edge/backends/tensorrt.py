@@ -252,6 +252,7 @@ class TensorRTBackend(Backend):
                 d.free()
             self._device.clear()
             self._host.clear()
+            self._stream = None  # destroyed while its context is current, not later by the GC
             # Context before engine before runtime: each holds resources of the next.
             del self._context
             del self._engine

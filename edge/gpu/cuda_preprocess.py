@@ -53,7 +53,8 @@ class CudaPreprocessor:
         self.cfg = cfg
         self._cuda: Any = cuda
         # The source declares its own extern "C"; pycuda must not wrap it in another.
-        self._fn: Any = SourceModule(KERNEL_SOURCE, no_extern_c=True).get_function(KERNEL_NAME)
+        self._module: Any = SourceModule(KERNEL_SOURCE, no_extern_c=True)
+        self._fn: Any = self._module.get_function(KERNEL_NAME)
         self._slots: list[_Slot] = []
         self._plane_bytes = 3 * cfg.width * cfg.height * 4
 
@@ -82,6 +83,9 @@ class CudaPreprocessor:
         return geoms
 
     def close(self) -> None:
+        """Free the buffers and unload the kernel; call it with the context current, since
+        pycuda cannot unload a module once its context is gone (it warns and leaks it)."""
         for slot in self._slots:
             slot.free()
         self._slots.clear()
+        self._fn = self._module = None
