@@ -209,12 +209,12 @@ def measure_pair(
     A slow spell of a shared machine then slows both sides of a pair alike; the ratio reported
     is the median of the per-pair ratios, and each side's frames/s is its median run.
     """
-    from edge.pipeline.allocator import keep_large_buffers
+    from edge.pipeline.allocator import limit_malloc_arenas
     from edge.pipeline.blas import limit_blas_threads
     from edge.preprocess import preprocess
 
     limit_blas_threads(1)  # as the pipeline does, for the plain loop and the raw backend too
-    keep_large_buffers()
+    limit_malloc_arenas()
     with _open(model_path, opts.backend, opts.threads) as model:
         batch, _ = preprocess([_first_frame(clip)], model.spec.preprocess)
         for _ in range(_WARMUP):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, Sink, StatsSnapshot, StreamStats
-from edge.pipeline.allocator import keep_large_buffers
+from edge.pipeline.allocator import limit_malloc_arenas
 from edge.pipeline.blas import limit_blas_threads
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
@@ -198,7 +198,7 @@ class Pipeline:
             raise RuntimeError("the pipeline is already started")
         self._started = True
         limit_blas_threads(1)
-        keep_large_buffers()
+        limit_malloc_arenas()
         for name, routes in self._routes.items():
             if not routes:
                 log.error("stream %s: none of its models loaded; it does not run", name)
