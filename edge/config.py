@@ -57,6 +57,7 @@ _STREAM_KEYS = (
     "read_timeout",
     "width",
     "height",
+    "decode_threads",
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -271,6 +272,7 @@ def _stream(name: str, data: object, base: Path, models: Mapping[str, object]) -
         width=None if width is None else get_int(d, "width", where, 0, 1, 16384),
         height=None if height is None else get_int(d, "height", where, 0, 1, 16384),
         fps=_positive(d, "fps", where, None),
+        decode_threads=get_int(d, "decode_threads", where, 1, 0, 64),
     )
     lo = _seconds(d, "reconnect_min", where, 0.5)
     hi = _seconds(d, "reconnect_max", where, 2.0)

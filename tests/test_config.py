@@ -199,3 +199,10 @@ def test_tensorrt_section_errors_name_the_key(section: str, backend: str, says: 
     with pytest.raises(ConfigErrors) as info:
         parse_config(_trt(section, backend))
     assert any(line.startswith(says) for line in info.value.lines), info.value.lines
+
+
+def test_decode_threads_per_stream() -> None:
+    text = f"models: {{a: {{path: {DETECT}}}}}\nstreams: {{s: {{uri: clip.mp4, models: [a], decode_threads: %s}}}}\n"
+    assert parse_config(text % 0).streams[0].source.capture.decode_threads == 0
+    with pytest.raises(ConfigErrors, match=r"streams\.s\.decode_threads"):
+        parse_config(text % -1)
