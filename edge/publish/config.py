@@ -55,7 +55,8 @@ class SecretRef:
     def from_value(cls, value: object, where: str) -> SecretRef:
         if isinstance(value, str):  # the value itself is never echoed: it may be the password
             raise ConfigError(
-                f"{where}: do not put the password in the config file; use {{env: VARIABLE}} "
+                f"{where}: do not put the {'API key' if where.endswith('api_key') else 'password'} in the config file; "
+                "use {env: VARIABLE} "
                 "or {credential: NAME} (a systemd LoadCredential= file)"
             )
         data = check_mapping(value, where)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import cv2
+import pytest
+
+from edge.hosted.client import HostedClient, HostedError, encode, rescale
+from edge.tasks.params import InferenceParams
+from tests.helpers import FIXTURE_MODELS, assert_v1_valid
+from tests.hosted_server import HostedStandIn
+
+EXAMPLE = cv2.imread(str(FIXTURE_MODELS.parents[2] / "examples" / "images" / "shapes.jpg"))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[HostedStandIn]:
+    s = HostedStandIn(
+        {"shapes/1": FIXTURE_MODELS / "shapes-detect.onnx", "shapes-seg/2": FIXTURE_MODELS / "shapes-segment.onnx"}
+    )
+    yield s
+    s.close()
+
+
+def client(server: HostedStandIn, model: str = "shapes/1", key: str = "test-key-123", **kw: float) -> HostedClient:
+    return HostedClient(server.url, model, key, **kw)  # type: ignore[arg-type]
+
+
+def test_a_frame_comes_back_as_the_hosted_v1_document(server: HostedStandIn) -> None:
+    doc = client(server).infer(EXAMPLE, InferenceParams(confidence=0.5, overlap=0.3))
+    assert_v1_valid(doc, "object-detection")
+    assert doc["image"] == {"width": 640, "height": 480} and len(doc["predictions"]) >= 3
+    seen = server.seen[-1]
+    assert seen.path == "/shapes/1" and seen.content_type == "application/x-www-form-urlencoded"
+    assert seen.params["confidence"] == "0.5" and seen.params["overlap"] == "0.3" and "api_key" not in seen.params
+    seg = client(server, "shapes-seg/2").infer(EXAMPLE, InferenceParams())
+    assert_v1_valid(seg, "instance-segmentation")
+
+
+@pytest.mark.parametrize(
+    ("failures", "ok"),
+    [([503], True), ([429, 504], True), ([503, 503, 503], False)],
+    ids=["one-503", "429-then-504", "three-503s"],
+)
+def test_busy_answers_are_retried_twice(server: HostedStandIn, failures: list[int], ok: bool) -> None:
+    server.fail.extend(failures)
+    c = client(server, retries=2)
+    if ok:
+        assert c.infer(EXAMPLE, InferenceParams())["predictions"]
+    else:
+        with pytest.raises(HostedError, match=r"HTTP 503: stand-in failure 503 \(gave up after 3 attempts\)"):
+            c.infer(EXAMPLE, InferenceParams())
+    assert not server.fail
+
+
+@pytest.mark.parametrize(("status", "says"), [(400, "HTTP 400"), (402, "HTTP 402"), (500, "HTTP 500")])
+def test_other_errors_are_not_retried(server: HostedStandIn, status: int, says: str) -> None:
+    server.fail.extend([status, 200])
+    with pytest.raises(HostedError, match=says) as info:
+        client(server).infer(EXAMPLE, InferenceParams())
+    assert info.value.status == status and server.fail  # the second answer was never asked for
+    server.fail.clear()
+
+
+def test_a_wrong_key_is_one_line_without_the_key(server: HostedStandIn, caplog: pytest.LogCaptureFixture) -> None:
+    secret = "not-the-key-987"
+    with pytest.raises(HostedError) as info:
+        client(server, key=secret).infer(EXAMPLE, InferenceParams())
+    text = str(info.value)
+    assert "HTTP 401" in text and "check API key" in text and "\n" not in text
+    assert secret not in text and secret not in caplog.text
+
+
+def test_no_server_is_an_error_after_retries(server: HostedStandIn) -> None:
+    c = HostedClient("http://127.0.0.1:9", "shapes/1", "k", timeout=0.5, retries=1)
+    with pytest.raises(HostedError, match="no answer") as info:
+        c.infer(EXAMPLE, InferenceParams())
+    assert info.value.status is None
+
+
+def test_large_frames_are_shrunk_to_the_limit_and_answers_scaled_back(server: HostedStandIn) -> None:
+    big = cv2.resize(EXAMPLE, (1920, 1440), interpolation=cv2.INTER_NEAREST)
+    enc = encode(big, limit=200_000)
+    assert len(enc.body) <= 200_000 and enc.scale < 1.0
+    doc = {
+        "image": {"width": 100, "height": 50},
+        "predictions": [{"x": 10.0, "y": 5.0, "width": 4.0, "height": 2.0, "points": [{"x": 1.0, "y": 2.0}]}],
+    }
+    out = rescale(doc, 0.5, 200, 100)
+    assert out["image"] == {"width": 200, "height": 100}
+    p = out["predictions"][0]
+    assert (p["x"], p["y"], p["width"], p["height"], p["points"][0]) == (20.0, 10.0, 8.0, 4.0, {"x": 2.0, "y": 4.0})
+    assert doc["predictions"][0]["x"] == 10.0  # the input is left as it was
+
+
+def test_nothing_is_logged_with_the_key(server: HostedStandIn, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        client(server).infer(EXAMPLE, InferenceParams())
+    assert "test-key-123" not in caplog.text
