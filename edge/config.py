@@ -22,6 +22,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from edge.engines.options import BuildOptions
 from edge.errors import EdgeError
+from edge.hosted.config import HostedConfig
 from edge.pipeline.core import StreamPlan
 from edge.publish.config import MqttConfig, SpoolConfig
 from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
@@ -42,6 +43,7 @@ _MODEL_KEYS = (
     "threads",
     "pipelined",
     "tensorrt",
+    "hosted",
 )
 _STREAM_KEYS = (
     "uri",
@@ -80,6 +82,7 @@ class ModelConfig:
     threads: int | None = None  # ONNX Runtime intra-op threads; None: one per core
     pipelined: bool = True  # preprocess, infer and postprocess on three threads
     tensorrt: BuildOptions = field(default_factory=BuildOptions)  # engine build options (tensorrt, auto)
+    hosted: HostedConfig | None = None  # the hosted-API fallback, if any
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -213,7 +216,9 @@ def _model(name: str, data: object, base: Path) -> ModelConfig:
     threads = None if d.get("threads") is None else get_int(d, "threads", where, 0, 1, 256)
     max_batch = get_int(d, "max_batch", where, 8, 1, 64)
     pipelined = get_bool(d, "pipelined", where, True)
-    return ModelConfig(name, path, backend, params, max_batch, threads, pipelined, _tensorrt(d, backend, where, base))
+    hosted = HostedConfig.from_mapping(d["hosted"], f"{where}.hosted") if d.get("hosted") is not None else None
+    tensorrt = _tensorrt(d, backend, where, base)
+    return ModelConfig(name, path, backend, params, max_batch, threads, pipelined, tensorrt, hosted)
 
 
 def _tensorrt(d: Mapping[str, Any], backend: str, where: str, base: Path) -> BuildOptions:

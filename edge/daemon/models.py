@@ -12,7 +12,7 @@ is reported with its reason, and not retried until the model or its build option
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from edge.engines.errors import EngineLoadError
 from edge.engines.manager import EngineManager, EngineState, EngineStatus
 from edge.engines.progress import ProgressTracker
 from edge.errors import BackendUnavailable, EdgeError
+from edge.hosted.client import HostedClient
+from edge.hosted.fallback import HostedPlan
 from edge.model import Model
 from edge.models import ModelSpec, load_spec
 from edge.pipeline import ModelRunner
@@ -88,6 +90,7 @@ class Opened:
     runners: list[ModelRunner] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
+    specs: dict[str, ModelSpec] = field(default_factory=dict)  # every model that is ready or pending
 
 
 def _resolve_backend(requested: str) -> str:
@@ -115,12 +118,14 @@ class ModelLoader:
             change = self._open(m)
             if isinstance(change, Ready):
                 out.runners.append(change.runner)
+                out.specs[m.name] = change.runner.model.spec
             elif isinstance(change, Failed):
                 log.error("model %s: %s", m.name, change.reason)
                 out.failed[m.name] = change.reason
             else:
                 log.warning("model %s: %s; its streams queue frames meanwhile", m.name, change.state)
                 out.pending[m.name] = change.state
+                out.specs[m.name] = self._pending[m.name][1]
         return out
 
     def poll(self) -> list[Change]:
@@ -207,3 +212,26 @@ def _without_name(status: EngineStatus) -> str:
     text = status.describe()
     prefix = f"{status.model}: "
     return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def hosted_plans(models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec]) -> dict[str, HostedPlan]:
+    """Hosted fallbacks for the models that configure one and could be opened (or are pending).
+
+    A key that cannot be read (variable unset, credential missing) turns that model's fallback
+    off with one line; the model itself still runs locally.
+    """
+    plans: dict[str, HostedPlan] = {}
+    for m in models:
+        if m.hosted is None or m.name not in specs:
+            continue
+        spec = specs[m.name]
+        try:
+            key = m.hosted.api_key.resolve()
+        except EdgeError as exc:
+            log.error("model %s: hosted fallback off: %s", m.name, exc)
+            continue
+        h = m.hosted
+        client = HostedClient(h.base_url(spec.task), h.model_id, key, h.timeout, h.retries, h.jpeg_quality)
+        plans[m.name] = HostedPlan(h, client, spec, m.params)
+        log.info("model %s: hosted fallback %s for %s", m.name, client.where, ", ".join(sorted(h.when)))
+    return plans

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from edge.config import EdgeConfig
-from edge.daemon.models import EngineSupport, Failed, ModelLoader, Ready, tensorrt_support
+from edge.daemon.models import EngineSupport, Failed, ModelLoader, Ready, hosted_plans, tensorrt_support
 from edge.messages import Sink, StatsSnapshot
 from edge.pipeline import Pipeline, StreamHealth
 from edge.sources import SourceState, open_capture
@@ -90,8 +90,15 @@ class Daemon:
         clean = True
         try:
             sinks = build_sinks(self.config) + self._extra_sinks
+            hosted = hosted_plans(list(self.config.models.values()), opened.specs)
             pipeline = Pipeline(
-                self.config.streams, opened.runners, sinks, opened.failed, self._opener, pending=opened.pending
+                self.config.streams,
+                opened.runners,
+                sinks,
+                opened.failed,
+                self._opener,
+                pending=opened.pending,
+                hosted=hosted,
             )
             self.pipeline = pipeline
             pipeline.start()

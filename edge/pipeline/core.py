@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from edge.errors import EdgeError
-from edge.messages import ResultMessage, Sink, StatsSnapshot, StreamStats
+from edge.hosted.fallback import HostedFallback, HostedPlan
+from edge.messages import ResultMessage, ResultSource, Sink, StatsSnapshot, StreamStats
 from edge.pipeline.allocator import limit_malloc_arenas
 from edge.pipeline.blas import limit_blas_threads
 from edge.pipeline.fanout import Fanout
@@ -48,6 +49,10 @@ class Pipeline:
     state. Their streams run and queue frames for them as for any model (a live stream keeps
     the newest and counts the rest as dropped; a file stream waits), until :meth:`attach`
     brings the model's runner, or :meth:`fail_model` gives up on it.
+
+    ``hosted`` gives models a hosted-API fallback (:mod:`edge.hosted.fallback`): frames a
+    pending model would queue, a live stream would drop, or local inference failed on are
+    offered to it first, as its config allows, and counted under ``hosted`` when it answers.
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class Pipeline:
         opener: Opener = open_capture,
         file_queue: int = 2,
         pending: Mapping[str, str] | None = None,
+        hosted: Mapping[str, HostedPlan] | None = None,
     ) -> None:
         self.fanout = Fanout(sinks)
         self._failed_models = dict(failed_models or {})
@@ -73,7 +79,14 @@ class Pipeline:
         # Replaced (never mutated) when a model fails late, so a deliverer reads it unlocked.
         self._routes: dict[str, tuple[str, ...]] = {}
         usable = set(self._runners) | set(self._pending)
-        self._inboxes = {name: Inbox(self._drop_hook(name)) for name in usable}
+        self._fallbacks = {
+            m: HostedFallback(
+                m, h.spec, h.config, h.client, h.params, self.fanout.publish, self._account, self._failed(m)
+            )
+            for m, h in (hosted or {}).items()
+            if m in usable
+        }
+        self._inboxes = {name: Inbox(self._drop_hook(name), self._overflow_hook(name)) for name in usable}
         for plan in streams:
             routes = tuple(m for m in plan.models if m in usable)
             self._routes[plan.name] = routes
@@ -109,6 +122,9 @@ class Pipeline:
             counters.offered(list(routes))
             accepted = True
             for model in routes:
+                fallback = self._fallbacks.get(model)
+                if fallback is not None and model in self._pending and self._offer_building(model, fallback, frame):
+                    continue  # answered by the hosted API while the engine builds
                 if not self._inboxes[model].put(frame):
                     counters.dropped(model, 1)
                     # Shutting down, unless this model alone was given up on meanwhile.
@@ -125,16 +141,39 @@ class Pipeline:
 
         return on_drop
 
+    def _offer_building(self, model: str, fallback: HostedFallback, frame: Frame) -> bool:
+        """Offer a frame for a model whose engine builds. A file's frame that the API cannot
+        take yet (rate, queue) waits for whichever frees first, the API or the local queue."""
+        inbox = self._inboxes[model]
+        while model in self._pending:
+            if fallback.offer(frame, "building"):
+                return True
+            if inbox.has_room(frame.stream):
+                return False
+            time.sleep(0.02)
+        return False
+
+    def _overflow_hook(self, model: str) -> Callable[[Frame], bool]:
+        def on_replace(frame: Frame) -> bool:
+            fallback = self._fallbacks.get(model)
+            return fallback is not None and fallback.offer(frame, "overflow")
+
+        return on_replace
+
     def _failed(self, model: str) -> Callable[[Sequence[Frame], str], None]:
         def on_fail(frames: Sequence[Frame], message: str) -> None:
+            fallback = self._fallbacks.get(model)
             for f in frames:
-                self._counters[f.stream].failed(model, 1)
+                local = not message.startswith("hosted:")  # a hosted failure is not offered again
+                if not (local and fallback is not None and fallback.offer(f, "error")):
+                    self._counters[f.stream].failed(model, 1)
             self._notify()
 
         return on_fail
 
     def _account(self, message: ResultMessage) -> None:
-        self._counters[message.stream].inferred(message.model, message.latency)
+        hosted = message.source is ResultSource.HOSTED
+        self._counters[message.stream].inferred(message.model, message.latency, hosted)
         self._notify()
 
     def _notify(self) -> None:
@@ -252,6 +291,9 @@ class Pipeline:
         ok = all(s.join(max(0.0, deadline - time.monotonic())) for s in self._sources.values())
         for w in workers:
             ok = w.join(max(0.0, deadline - time.monotonic())) and ok
+        for model, fallback in self._fallbacks.items():
+            for f in fallback.close(max(0.0, deadline - time.monotonic()), drain):
+                self._counters[f.stream].dropped(model, 1)  # queued, never sent
         if not ok:
             log.warning("pipeline: some threads did not stop within %.0f s", timeout)
         return ok
@@ -261,7 +303,7 @@ class Pipeline:
     def routes(self, stream: str) -> dict[str, RouteCounts]:
         c = self._counters[stream]
         with c.lock:
-            return {m: RouteCounts(r.offered, r.inferred, r.dropped, r.errors) for m, r in c.routes.items()}
+            return {m: RouteCounts(r.offered, r.inferred, r.dropped, r.errors, r.hosted) for m, r in c.routes.items()}
 
     def stage_seconds(self, stream: str) -> tuple[int, dict[str, float]]:
         """Results so far and the seconds summed per latency stage over them."""
@@ -302,6 +344,7 @@ class Pipeline:
             uri=plan.source.uri.redacted(),
             frames_read=st.frames_read if st else 0,
             inferred=sum(r["inferred"] for r in counts.values()),
+            hosted=sum(r["hosted"] for r in counts.values()),
             errors=sum(r["errors"] for r in counts.values()),
             reconnects=st.reconnects if st else 0,
             gap_seconds=round(st.gap_seconds, 3) if st else 0.0,

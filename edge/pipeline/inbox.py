@@ -16,6 +16,7 @@ from edge.errors import EdgeError
 from edge.sources import Frame
 
 DropHook = Callable[[str, int], None]  # (stream, frames dropped)
+ReplaceHook = Callable[[Frame], bool]  # a frame a newer one replaced: True if taken elsewhere
 
 
 @dataclass
@@ -26,12 +27,13 @@ class _Queue:
 
 
 class Inbox:
-    def __init__(self, on_drop: DropHook) -> None:
+    def __init__(self, on_drop: DropHook, on_replace: ReplaceHook | None = None) -> None:
         self._cond = threading.Condition()
         self._queues: dict[str, _Queue] = {}
         self._order: deque[str] = deque()
         self._closed = False
         self._on_drop = on_drop
+        self._on_replace = on_replace
 
     def add_stream(self, stream: str, live: bool, capacity: int = 2) -> None:
         if capacity < 1:
@@ -49,10 +51,9 @@ class Inbox:
             if q.live:
                 if self._closed:
                     return False
-                dropped = 0
+                replaced = []
                 while len(q.frames) >= q.capacity:
-                    q.frames.popleft()
-                    dropped += 1
+                    replaced.append(q.frames.popleft())
                 q.frames.append(frame)
                 self._cond.notify_all()
             else:
@@ -62,6 +63,8 @@ class Inbox:
                 q.frames.append(frame)
                 self._cond.notify_all()
                 return True
+        hook = self._on_replace
+        dropped = sum(1 for old in replaced if hook is None or not hook(old))
         if dropped:
             self._on_drop(frame.stream, dropped)
         return True
@@ -99,6 +102,12 @@ class Inbox:
             self._cond.notify_all()
         for name, n in dropped:
             self._on_drop(name, n)
+
+    def has_room(self, stream: str) -> bool:
+        """A put for ``stream`` would not wait (or the inbox is closed)."""
+        with self._cond:
+            q = self._queues[stream]
+            return self._closed or q.live or len(q.frames) < q.capacity
 
     def depth(self, stream: str) -> int:
         with self._cond:

@@ -54,9 +54,10 @@ class RouteCounts:
     """One (stream, model) route. Once idle: ``offered == inferred + dropped + errors``."""
 
     offered: int = 0
-    inferred: int = 0
+    inferred: int = 0  # hosted answers included
     dropped: int = 0
     errors: int = 0
+    hosted: int = 0  # of ``inferred``, answered by the hosted API
 
 
 @dataclass
@@ -86,10 +87,11 @@ class StreamCounters:
         with self.lock:
             self.routes[model].errors += n
 
-    def inferred(self, model: str, latency: dict[str, float]) -> None:
+    def inferred(self, model: str, latency: dict[str, float], hosted: bool = False) -> None:
         now = time.monotonic()
         with self.lock:
             self.routes[model].inferred += 1
+            self.routes[model].hosted += int(hosted)
             self.results += 1
             self.fps_out.mark(now)
             self.latency.add(sum(latency.values()))
@@ -109,6 +111,7 @@ class StreamHealth(StreamStats):
     uri: str = ""
     frames_read: int = 0
     inferred: int = 0
+    hosted: int = 0  # of ``inferred``, answered by the hosted API
     errors: int = 0
     reconnects: int = 0
     gap_seconds: float = 0.0
