@@ -87,4 +87,5 @@ class HostedConfig:
             )
         except ConfigError as exc:
             text = str(exc)
-            raise ConfigError(text.replace("hosted.", f"{where}.", 1) if text.startswith("hosted.") else text) from None
+            # The dataclass names its fields under "hosted"; say where in the config they are.
+            raise ConfigError(where + text[len("hosted") :] if text.startswith("hosted") else text) from None
