@@ -20,6 +20,11 @@ def check_runtime(config: EdgeConfig) -> tuple[list[str], list[str]]:
             load_spec(m.path)
         except EdgeError as exc:
             errors.append(f"models.{m.name}.path: {exc}")
+        if m.hosted is not None:
+            try:
+                m.hosted.api_key.resolve()  # read, never printed
+            except EdgeError as exc:
+                warnings.append(f"{exc} (the model runs without its hosted fallback until it is)")
     for plan in config.streams:
         uri = plan.source.uri
         if uri.kind is SourceKind.FILE and not Path(uri.target).is_file():

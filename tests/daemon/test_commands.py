@@ -48,3 +48,22 @@ def test_run_rejects_a_bad_config_with_status_2(tmp_path: Path, capsys: pytest.C
     assert "models: required" in err and "streams: required" in err
     assert main(["run", "--config", str(tmp_path / "none.yaml")]) == 2
     assert "cannot read the config: No such file or directory" in capsys.readouterr().err
+
+
+def test_validate_warns_when_a_hosted_key_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EDGE_TEST_NO_SUCH_KEY", raising=False)
+    cfg = tmp_path / "edge.yaml"
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    cfg.write_text(
+        f"models:\n  a:\n    path: {FIXTURE_MODELS / 'shapes-detect.onnx'}\n"
+        "    hosted: {model_id: shapes/1, api_key: {env: EDGE_TEST_NO_SUCH_KEY}}\n"
+        f"streams:\n  s: {{uri: {clip}, models: [a]}}\n"
+    )
+    assert main(["validate", str(cfg)]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "edge: warning: models.a.hosted.api_key: the environment variable EDGE_TEST_NO_SUCH_KEY is not set "
+        "(the model runs without its hosted fallback until it is)"
+    ]
