@@ -94,6 +94,10 @@ class Observer:
         with self._lock:
             self.status.append(text)
 
+    def last_status(self) -> str | None:
+        with self._lock:
+            return self.status[-1] if self.status else None
+
     def received(self) -> int:
         with self._lock:
             return sum(t.received for t in self.topics.values())

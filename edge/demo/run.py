@@ -188,8 +188,11 @@ def run_demo(opts: DemoOptions, stop: threading.Event) -> int:
         summary = _run_daemon(Daemon(config, extra, stats_interval=opts.refresh), stop, opts, observer)
         expected = sum(s.inferred for s in summary.streams.values())
         deadline = time.monotonic() + 10
-        while observer.received() < expected and time.monotonic() < deadline:
-            time.sleep(0.05)  # the last publishes are still on their way through the broker
+        # The last results, and the daemon's "offline", may still be on their way through the broker.
+        while time.monotonic() < deadline and (
+            observer.received() < expected or (broker is not None and observer.last_status() != "offline")
+        ):
+            time.sleep(0.05)
         via = f"over MQTT (broker 127.0.0.1:{broker.port})" if broker else "in-process (no broker)"
         print("\n".join(_summary(observer, summary, opts.out, via)))
         return 0 if summary.clean and observer.received() >= expected else 1
