@@ -373,11 +373,11 @@ def bench_main(args: argparse.Namespace) -> int:
         cache = Path(args.cache or Path(tempfile.gettempdir()) / "edge-bench")
         clip = cached_clip(cache, ClipSpec(ClipKind.SHAPES, width, height, 30.0, args.frames, seed=11))
     streams = [int(s) for s in args.streams.split(",")]
-    if args.imgsz:
-        work = Path(tempfile.mkdtemp(prefix="edge-bench-models-"))
-        models = [larger_input(m, args.imgsz, work) for m in models]
     opts = _Options(args.backend, args.threads, not args.sequential)
-    results = run_bench(models, clip, streams, args.frames, max(1, args.repeat), opts)
+    with tempfile.TemporaryDirectory(prefix="edge-bench-models-") as work:  # --imgsz copies, removed after
+        if args.imgsz:
+            models = [larger_input(m, args.imgsz, Path(work)) for m in models]
+        results = run_bench(models, clip, streams, args.frames, max(1, args.repeat), opts)
     report = format_report(results, machine_description())
     print(report)
     if args.json:
