@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, or its type name when it has no message: what a one-line
+    report shows of an error raised by code that is not ours (TensorRT, ONNX Runtime, HTTP)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class EdgeError(Exception):
     """Base of every error the CLI reports as one line instead of a traceback."""
 

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.backends.base import Backend
-from edge.errors import ModelError
+from edge.errors import ModelError, first_line
 from edge.models.onnx_file import TensorInfo
 
 
@@ -26,8 +26,7 @@ class OnnxRuntimeBackend(Backend):
         try:
             self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own untyped errors for every load failure
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{onnx_path}: ONNX Runtime cannot load the model: {first[:200]}") from None
+            raise ModelError(f"{onnx_path}: ONNX Runtime cannot load the model: {first_line(exc)[:200]}") from None
         self.inputs = tuple(TensorInfo(i.name, tuple(i.shape), i.type) for i in self._session.get_inputs())
         self.outputs = tuple(TensorInfo(o.name, tuple(o.shape), o.type) for o in self._session.get_outputs())
         self._input_name = self.inputs[0].name

@@ -22,6 +22,7 @@ from edge.engines.compile import BuildRequest
 from edge.engines.errors import EngineLoadError
 from edge.engines.manager import EngineManager, EngineState, EngineStatus
 from edge.engines.progress import ProgressTracker
+from edge.engines.select import resolve_backend
 from edge.errors import BackendUnavailable, EdgeError
 from edge.hosted.client import HostedClient
 from edge.hosted.fallback import HostedPlan
@@ -79,7 +80,7 @@ class Failed:
 @dataclass(frozen=True)
 class Waiting:
     model: str
-    state: str  # for stats, e.g. "building: det: waiting for its TensorRT engine: 40% (...)"
+    state: str  # for stats, e.g. "building: waiting for its TensorRT engine: 40% (...)"
 
 
 Change = Ready | Failed | Waiting
@@ -91,14 +92,6 @@ class Opened:
     failed: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
     specs: dict[str, ModelSpec] = field(default_factory=dict)  # every model that is ready or pending
-
-
-def _resolve_backend(requested: str) -> str:
-    if requested != "auto":
-        return requested
-    from edge.engines.select import resolve_backend
-
-    return resolve_backend(requested)
 
 
 class ModelLoader:
@@ -141,10 +134,6 @@ class ModelLoader:
             changes.append(change)
         return changes
 
-    @property
-    def pending(self) -> list[str]:
-        return list(self._pending)
-
     def close(self, timeout: float = 10.0) -> None:
         """Cancel builds in progress and close every model this loader opened."""
         if self._support is not None:
@@ -162,7 +151,7 @@ class ModelLoader:
 
     def _open(self, m: ModelConfig) -> Change:
         try:
-            backend = _resolve_backend(m.backend)
+            backend = resolve_backend(m.backend)  # "auto": TensorRT where it imports, said once
             if backend == "tensorrt":
                 spec = load_spec(m.path)
                 status = self._engines().manager.request(spec, m.tensorrt, m.name)

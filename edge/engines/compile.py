@@ -25,6 +25,7 @@ from edge.engines.options import BuildOptions, Precision
 from edge.engines.profile import ProfileShapes, plan_profile
 from edge.engines.progress import ProgressTracker
 from edge.engines.store import EngineStore, safe_name
+from edge.errors import first_line
 from edge.models.spec import ModelSpec
 from edge.preprocess import PreprocessConfig
 
@@ -118,11 +119,6 @@ class Obtained:
     engine_path: Path
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
-
-
 def _build(store: EngineStore, req: BuildRequest, build: BuildFn, tracker: ProgressTracker) -> Obtained:
     log.warning("building TensorRT engine for %s; this takes minutes on a Jetson", req.describe())
     t0 = time.monotonic()
@@ -131,7 +127,7 @@ def _build(store: EngineStore, req: BuildRequest, build: BuildFn, tracker: Progr
     except BuildCancelled:
         raise
     except Exception as exc:  # TensorRT and pycuda raise untyped errors; every one is a failed build
-        err = exc if isinstance(exc, BuildError) else BuildError(f"{req.model}: build failed: {_one_line(exc)}")
+        err = exc if isinstance(exc, BuildError) else BuildError(f"{req.model}: build failed: {first_line(exc)[:300]}")
         store.record_failure(req.model, req.digest, str(err), err.details)
         raise err from (None if err is exc else exc)
     if tracker.cancelled:

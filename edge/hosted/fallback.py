@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from edge.errors import first_line
 from edge.hosted.client import HostedClient
 from edge.hosted.config import HostedConfig
 from edge.messages import ResultMessage, ResultSource
@@ -99,10 +100,8 @@ class HostedFallback:
         self._queue: deque[Frame] = deque()
         self._cond = threading.Condition()
         self._rate = RateLimit(config.max_rate)
-        self._busy = 0
         self._closed = False
         self._logged: set[str] = set()
-        self.sent = self.failed = self.refused = 0
         self._threads = [
             threading.Thread(target=self._loop, name=f"hosted-{model}-{i}", daemon=True) for i in range(_WORKERS)
         ]
@@ -115,17 +114,10 @@ class HostedFallback:
             return False
         with self._cond:
             if self._closed or len(self._queue) >= self.config.queue or not self._rate.take():
-                self.refused += 1
                 return False
             self._queue.append(frame)
             self._cond.notify()
         return True
-
-    @property
-    def pending(self) -> int:
-        """Frames queued or being sent."""
-        with self._cond:
-            return len(self._queue) + self._busy
 
     def close(self, timeout: float = 10.0, drain: bool = True) -> list[Frame]:
         """Take no more frames; with ``drain``, send the queued ones within ``timeout``.
@@ -147,18 +139,11 @@ class HostedFallback:
     def _next(self) -> Frame | None:
         with self._cond:
             self._cond.wait_for(lambda: bool(self._queue) or self._closed)
-            if not self._queue:
-                return None
-            self._busy += 1
-            return self._queue.popleft()
+            return self._queue.popleft() if self._queue else None
 
     def _loop(self) -> None:
         while (frame := self._next()) is not None:
-            try:
-                self._send(frame)
-            finally:
-                with self._cond:
-                    self._busy -= 1
+            self._send(frame)
 
     def _send(self, frame: Frame) -> None:
         t0 = time.perf_counter()
@@ -166,8 +151,7 @@ class HostedFallback:
             doc = self._client.infer(frame.image, self._params)
             check_v1(self.spec, doc)
         except Exception as exc:  # HostedError, or an answer that is not this task's v1 shape
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.failed += 1
+            message = first_line(exc)
             if message not in self._logged:  # one line per distinct error, not one per frame
                 self._logged.add(message)
                 log.error("model %s: hosted fallback failed: %s", self.model, message)
@@ -175,6 +159,5 @@ class HostedFallback:
             return
         latency = {"capture": frame.capture_s, "queue": t0 - frame.captured, "hosted": time.perf_counter() - t0}
         result = ResultMessage(frame.stream, self.model, frame.seq, frame.timestamp, ResultSource.HOSTED, doc, latency)
-        self.sent += 1
         self._publish(result)
         self._account(result)

@@ -119,7 +119,7 @@ class Pipeline:
 
         def deliver(frame: Frame) -> bool:
             routes = self._routes[stream]
-            counters.offered(list(routes))
+            counters.offered(routes)
             accepted = True
             for model in routes:
                 fallback = self._fallbacks.get(model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,7 +73,7 @@ class StreamCounters:
     stages: dict[str, float] = field(default_factory=dict)  # summed seconds per stage
     results: int = 0
 
-    def offered(self, models: list[str]) -> None:
+    def offered(self, models: Sequence[str]) -> None:
         now = time.monotonic()
         with self.lock:
             self.fps_in.mark(now)
