@@ -26,12 +26,13 @@ from edge.hosted.config import HostedConfig
 from edge.pipeline.core import StreamPlan
 from edge.publish.config import MqttConfig, SpoolConfig
 from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
+from edge.roboflow.config import RoboflowConfig, hosted_config, model_id_of
 from edge.sources import CaptureOptions, SourceError, SourceKind, SourceSettings, parse_uri
 from edge.tasks.params import InferenceParams
 
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
-_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console")
+_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console", "roboflow")
 _MODEL_KEYS = (
     "path",
     "backend",
@@ -44,6 +45,7 @@ _MODEL_KEYS = (
     "pipelined",
     "tensorrt",
     "hosted",
+    "model_id",
 )
 _STREAM_KEYS = (
     "uri",
@@ -83,6 +85,8 @@ class ModelConfig:
     pipelined: bool = True  # preprocess, infer and postprocess on three threads
     tensorrt: BuildOptions = field(default_factory=BuildOptions)  # engine build options (tensorrt, auto)
     hosted: HostedConfig | None = None  # the hosted-API fallback, if any
+    model_id: str | None = None  # a Roboflow model ("project/3"): path is its package in the cache, pulled at start
+    roboflow: RoboflowConfig | None = None  # the API and cache a model_id is pulled with
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -101,6 +105,7 @@ class EdgeConfig:
     console: bool = False
     path: Path | None = None
     engines_dir: Path | None = None  # the TensorRT engine cache; None: edge.engines.paths' default
+    roboflow: RoboflowConfig | None = None  # the roboflow: section (or its defaults)
 
     def __post_init__(self) -> None:
         if not self.streams:
@@ -188,17 +193,21 @@ def _check_name(name: object, where: str) -> str:
     return name
 
 
-def _model(name: str, data: object, base: Path) -> ModelConfig:
+def _model(name: str, data: object, base: Path, roboflow: RoboflowConfig) -> ModelConfig:
     where = f"models.{name}"
     d = check_mapping(data, where)
     check_keys(d, _MODEL_KEYS, where)
+    model_id = model_id_of(d, where)
     text = get_str(d, "path", where)
-    if text is None:
-        raise ConfigError(f"{where}.path: required (an .onnx file or a model package directory)")
-    path = Path(text).expanduser()
-    path = path if path.is_absolute() else base / path
-    if not path.exists():
-        raise ConfigError(f"{where}.path: no such file or directory: {path}")
+    if model_id is not None:
+        path = roboflow.cache.dir_for(model_id)  # may not exist yet: the daemon pulls at start
+    elif text is None:
+        raise ConfigError(f"{where}.path: required (an .onnx file or a model package directory), or model_id")
+    else:
+        path = Path(text).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.exists():
+            raise ConfigError(f"{where}.path: no such file or directory: {path}")
     try:
         params = InferenceParams.from_hosted(
             confidence=_number(d, "confidence", where, 0.4) or 0.0,
@@ -216,9 +225,9 @@ def _model(name: str, data: object, base: Path) -> ModelConfig:
     threads = None if d.get("threads") is None else get_int(d, "threads", where, 0, 1, 256)
     max_batch = get_int(d, "max_batch", where, 8, 1, 64)
     pipelined = get_bool(d, "pipelined", where, True)
-    hosted = HostedConfig.from_mapping(d["hosted"], f"{where}.hosted") if d.get("hosted") is not None else None
+    hosted = hosted_config(d.get("hosted"), f"{where}.hosted", model_id, roboflow)
     tensorrt = _tensorrt(d, backend, where, base)
-    return ModelConfig(name, path, backend, params, max_batch, threads, pipelined, tensorrt, hosted)
+    return ModelConfig(name, path, backend, params, max_batch, threads, pipelined, tensorrt, hosted, model_id, roboflow)
 
 
 def _tensorrt(d: Mapping[str, Any], backend: str, where: str, base: Path) -> BuildOptions:
@@ -329,10 +338,14 @@ def _top_keys(root: Mapping[str, Any]) -> None:
 
 def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[str]) -> EdgeConfig | None:
     _collect(errors, lambda: _top_keys(root))
+    state_text = _collect(errors, lambda: get_str(root, "state_dir", "state_dir"))
+    state_dir = (base / Path(state_text).expanduser()) if state_text else default_state_dir()
+    roboflow = _collect(errors, lambda: RoboflowConfig.from_mapping(root.get("roboflow"), "roboflow", base, state_dir))
+    roboflow = roboflow or RoboflowConfig.default(state_dir)
     model_data = _named(root, "models", errors)
     models: dict[str, ModelConfig] = {}
     for name, value in model_data.items():
-        m = _collect(errors, partial(_model, name, value, base))
+        m = _collect(errors, partial(_model, name, value, base, roboflow))
         if m is not None:
             models[name] = m
     # Streams are checked against every model named, loadable or not, so one typo is one error.
@@ -341,8 +354,6 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
         s = _collect(errors, partial(_stream, name, value, base, model_data))
         if s is not None:
             streams.append(s)
-    state_text = _collect(errors, lambda: get_str(root, "state_dir", "state_dir"))
-    state_dir = (base / Path(state_text).expanduser()) if state_text else default_state_dir()
     mqtt = None
     if root.get("mqtt") is not None:
         mqtt = _collect(errors, lambda: MqttConfig.from_mapping(root["mqtt"], "mqtt", base_dir=base))
@@ -354,7 +365,7 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
     engines_dir = (base / Path(engines_text).expanduser()) if engines_text else None
     if errors:
         return None
-    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path, engines_dir)
+    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path, engines_dir, roboflow)
 
 
 def parse_config(text: str, path: Path | None = None) -> EdgeConfig:

@@ -16,10 +16,13 @@ def check_runtime(config: EdgeConfig) -> tuple[list[str], list[str]]:
     errors: list[str] = []
     warnings: list[str] = []
     for m in config.models.values():
-        try:
-            load_spec(m.path)
-        except EdgeError as exc:
-            errors.append(f"models.{m.name}.path: {exc}")
+        if m.model_id is not None and m.roboflow is not None and m.roboflow.cache.read(m.model_id) is None:
+            warnings.append(f"models.{m.name}.model_id: {m.model_id} is not pulled yet; the daemon pulls it at start")
+        else:
+            try:
+                load_spec(m.path)
+            except EdgeError as exc:
+                errors.append(f"models.{m.name}.{'path' if m.model_id is None else 'model_id'}: {exc}")
         if m.hosted is not None:
             try:
                 m.hosted.api_key.resolve()  # read, never printed

@@ -11,6 +11,7 @@ is reported with its reason, and not retried until the model or its build option
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from edge.hosted.fallback import HostedPlan
 from edge.model import Model
 from edge.models import ModelSpec, load_spec
 from edge.pipeline import ModelRunner
+from edge.roboflow.daemon import ensure_package, warn_if_classes_differ
 
 log = logging.getLogger("edge.daemon")
 
@@ -151,6 +153,8 @@ class ModelLoader:
 
     def _open(self, m: ModelConfig) -> Change:
         try:
+            if m.model_id is not None and m.roboflow is not None:  # pulled now, or the cached copy
+                m = dataclasses.replace(m, path=ensure_package(m.name, m.model_id, m.roboflow))
             backend = resolve_backend(m.backend)  # "auto": TensorRT where it imports, said once
             if backend == "tensorrt":
                 spec = load_spec(m.path)
@@ -222,5 +226,7 @@ def hosted_plans(models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec]) 
         h = m.hosted
         client = HostedClient(h.base_url(spec.task), h.model_id, key, h.timeout, h.retries, h.jpeg_quality)
         plans[m.name] = HostedPlan(h, client, spec, m.params)
+        if m.roboflow is not None:
+            warn_if_classes_differ(m.name, spec.class_names, h.model_id, m.roboflow, key)
         log.info("model %s: hosted fallback %s for %s", m.name, client.where, ", ".join(sorted(h.when)))
     return plans
