@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import socket
@@ -232,7 +233,12 @@ def test_the_command_prints_the_package_path_last_and_never_the_key(
     first = cli(args, {"ROBOFLOW_API_KEY": weights_api.api_key})
     assert first.returncode == 0, first.stderr
     path = Path(first.stdout.splitlines()[-1])
-    assert path == tmp_path / "models" / "shapes-det" / "3" and load_spec(path).class_names
+    assert path == tmp_path / "models" / "shapes-det" / "3"
+    image = str(GOLDEN / "images" / "detect-0.png")
+    infer = subprocess.run(
+        [sys.executable, "-m", "edge", "infer", "--model", str(path), image], capture_output=True, text=True, timeout=60
+    )
+    assert infer.returncode == 0 and json.loads(infer.stdout)["predictions"], infer.stderr
     assert first.stderr == (
         "edge: shapes-det/3: pulled from the inference-models weights API; "
         "downloaded weights.onnx, class_names.txt, inference_config.json\n"
