@@ -8,8 +8,8 @@
 
 Packages are made from fixture ONNX models, with the class names, input size and keypoints
 read from their Ultralytics metadata. ``corrupt`` names files served with altered bytes (their
-MD5 no longer matches), ``fail`` queues statuses to answer with first, ``seen`` records each
-request's path and parameters without the key.
+MD5 no longer matches), ``cut`` files whose download stops half-way, ``fail`` queues statuses
+to answer with first, ``seen`` records each request's path and parameters without the key.
 
 Run ``python -m tests.roboflow_server`` to try ``edge pull`` by hand against it.
 """
@@ -56,6 +56,7 @@ class WeightsStandIn:
     models: dict[str, Served]  # "project/version" -> what is served
     api_key: str = "rf-test-key-4242"
     corrupt: set[str] = field(default_factory=set)
+    cut: set[str] = field(default_factory=set)  # files whose download stops half-way
     forbidden: set[str] = field(default_factory=set)  # model ids answered with 403
     fail: deque[int] = field(default_factory=deque)
     seen: list[Request] = field(default_factory=list)
@@ -194,7 +195,8 @@ class WeightsStandIn:
         h.send_header("Content-Type", "application/octet-stream")
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
-        h.wfile.write(data)
+        h.wfile.write(data[: len(data) // 2] if name in self.cut else data)
+        h.close_connection = True
 
 
 def package_files(spec: ModelSpec, served: Served) -> dict[str, bytes]:

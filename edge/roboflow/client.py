@@ -9,6 +9,7 @@ a message or a log line whole: :func:`safe_url` keeps only its host and path.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import time
@@ -98,10 +99,14 @@ class RoboflowApi:
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
         with self._open(url, {}) as response, dest.open("wb") as out:
-            while chunk := response.read(_CHUNK):
+            expected = response.headers.get("Content-Length")
+            while chunk := _read(response, url, _CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+        # A read of n bytes returns short instead of raising when the server hangs up.
+        if expected is not None and expected.isdigit() and size != int(expected):
+            raise ApiUnreachable(f"{safe_url(url)}: the answer was cut off ({size} of {expected} bytes)")
         if md5 is not None and digest.hexdigest() != md5.lower():
             raise PullError(
                 f"{dest.name}: MD5 {digest.hexdigest()} does not match the {md5} the API gave; "
@@ -111,8 +116,7 @@ class RoboflowApi:
 
     def _get(self, url: str, headers: dict[str, str]) -> bytes:
         with self._open(url, headers) as response:
-            data: bytes = response.read()
-            return data
+            return _read(response, url, None)
 
     def _open(self, url: str, headers: dict[str, str]) -> Any:
         request = urllib.request.Request(url, headers={"User-Agent": f"edge/{__version__}", **headers})
@@ -139,6 +143,15 @@ class RoboflowApi:
             self._sleep(wait)
             delay = min(delay * 2, 8.0)
         raise AssertionError("unreachable")
+
+
+def _read(response: Any, url: str, size: int | None) -> bytes:
+    """A read that fails as :class:`ApiUnreachable` when the answer is cut off."""
+    try:
+        data: bytes = response.read(size)
+        return data
+    except (OSError, http.client.HTTPException) as exc:
+        raise ApiUnreachable(f"{safe_url(url)}: the answer was cut off ({first_line(exc)})") from None
 
 
 def _retry_after(value: str | None, default: float) -> float:

@@ -33,9 +33,11 @@ def weights_api(weights_api_server: WeightsStandIn) -> Iterator[WeightsStandIn]:
     s = weights_api_server
     s.seen.clear()
     s.corrupt.clear()
+    s.cut.clear()
     s.forbidden.clear()
     s.fail.clear()
     yield s
     s.corrupt.clear()
+    s.cut.clear()
     s.forbidden.clear()
     s.fail.clear()

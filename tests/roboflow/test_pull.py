@@ -124,6 +124,18 @@ def test_an_md5_mismatch_is_refused_and_leaves_nothing_behind(weights_api: Weigh
     assert PackageCache(tmp_path).read("shapes-det/3") is None
 
 
+def test_a_download_cut_half_way_leaves_nothing_and_fails_in_one_line(
+    weights_api: WeightsStandIn, tmp_path: Path
+) -> None:
+    weights_api.cut.add("weights.onnx")
+    with pytest.raises(PullError) as info:
+        do_pull(weights_api, tmp_path, "shapes-det/3")
+    text = str(info.value)
+    assert text.startswith("cannot pull shapes-det/3: the Roboflow API is unreachable (") and "cut off" in text
+    assert "sig=" not in text and "\n" not in text  # the signed URL's query is not shown
+    assert sorted(p.name for p in (tmp_path / "shapes-det").iterdir()) == [".3.lock"]
+
+
 def test_a_failed_refresh_keeps_the_package_already_there(weights_api: WeightsStandIn, tmp_path: Path) -> None:
     first = do_pull(weights_api, tmp_path, "shapes-det/3")
     before = {p.name: p.read_bytes() for p in first.path.iterdir()}
