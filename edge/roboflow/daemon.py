@@ -14,7 +14,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from edge.errors import EdgeError, first_line
+from edge.errors import first_line
+from edge.publish.fields import ConfigError
 from edge.roboflow.client import PullError, RoboflowApi
 from edge.roboflow.config import RoboflowConfig
 from edge.roboflow.protocols import resolve
@@ -26,14 +27,17 @@ log = logging.getLogger("edge.roboflow")
 def ensure_package(name: str, model_id: str, roboflow: RoboflowConfig) -> Path:
     """The package directory for ``model_id``: pulled now, or cached. Raises a one-line EdgeError."""
     cache = roboflow.cache
+
+    def api() -> RoboflowApi:  # the key is read only when the API is asked
+        return RoboflowApi(roboflow.api_url, roboflow.api_key.resolve())
+
     try:
-        key = roboflow.api_key.resolve()
-    except EdgeError as exc:
+        result = pull(model_id, cache, api, key_hint=roboflow.key_hint())
+    except ConfigError as exc:  # the key cannot be read (variable unset, credential missing)
         if cache.read(model_id) is None:
             raise
         log.warning("model %s: %s; using the cached %s without asking the API", name, exc, model_id)
         return cache.dir_for(model_id)
-    result = pull(model_id, cache, lambda: RoboflowApi(roboflow.api_url, key), key_hint=roboflow.key_hint())
     if result.offline:
         log.warning("model %s: %s", name, result.note)
     else:

@@ -11,7 +11,7 @@ import pytest
 
 from edge.roboflow.cache import PackageCache
 from edge.roboflow.client import RoboflowApi
-from edge.roboflow.pull import pull
+from edge.roboflow.pull import DAY, pull
 from tests.daemon.test_models import start
 from tests.roboflow.test_pull import closed_port_url
 from tests.roboflow_server import WeightsStandIn
@@ -61,12 +61,37 @@ def test_a_model_id_is_pulled_at_start_and_runs_while_a_model_that_cannot_be_had
     assert weights_api.api_key not in published and weights_api.api_key not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("age", "key", "warning"),
+    [
+        (0.0, False, None),  # checked today: no request, so no key needed
+        (2 * DAY, True, "model det: shapes-det/3: the Roboflow API is unreachable ("),
+        (
+            2 * DAY,
+            False,
+            f"model det: roboflow.api_key: the environment variable {KEY_VAR} is not set; using the cached",
+        ),
+    ],
+    ids=["fresh", "stale-offline", "stale-no-key"],
+)
 def test_without_network_the_daemon_starts_from_the_cache(
-    short_clip: Path, tmp_path: Path, weights_api: WeightsStandIn, monkeypatch: pytest.MonkeyPatch
+    short_clip: Path,
+    tmp_path: Path,
+    weights_api: WeightsStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    age: float,
+    key: bool,
+    warning: str | None,
 ) -> None:
     cache = PackageCache(tmp_path / "models")
-    pull("shapes-det/3", cache, lambda: RoboflowApi(weights_api.url, weights_api.api_key), now=time.time)
-    monkeypatch.delenv(KEY_VAR, raising=False)  # no key either: the cached package needs none
+    pull(
+        "shapes-det/3", cache, lambda: RoboflowApi(weights_api.url, weights_api.api_key), now=lambda: time.time() - age
+    )
+    if key:
+        monkeypatch.setenv(KEY_VAR, weights_api.api_key)
+    else:
+        monkeypatch.delenv(KEY_VAR, raising=False)
     text = config(
         short_clip,
         tmp_path / "models",
@@ -74,8 +99,12 @@ def test_without_network_the_daemon_starts_from_the_cache(
         "  det: {model_id: shapes-det/3}\n",
         "  cam: {uri: CLIP, models: [det], realtime: false}\n",
     )
-    summary = start(text, None).finish()
-    assert summary.ok and summary.models["det"] == "ready"
+    with caplog.at_level(logging.WARNING):
+        run = start(text, None)
+        summary = run.finish()
+    assert summary.ok and summary.models["det"] == "ready" and run.sink.frames("cam", "det") == list(range(60))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == (warning is not None) and all(w.startswith(warning or "") for w in warnings)
 
 
 @pytest.mark.parametrize(
