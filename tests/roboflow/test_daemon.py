@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from edge.messages import ResultSource
 from edge.roboflow.cache import PackageCache
 from edge.roboflow.client import RoboflowApi
 from edge.roboflow.pull import DAY, pull
-from tests.daemon.test_models import start
+from tests.daemon.test_models import StandIn, start, wait_for
+from tests.engines.common import FakeBuilder
+from tests.hosted_server import HostedStandIn
+from tests.roboflow.conftest import DETECT
 from tests.roboflow.test_pull import closed_port_url
 from tests.roboflow_server import WeightsStandIn
 
@@ -142,3 +147,40 @@ def test_class_names_that_differ_from_the_hosted_model_are_one_warning_line(
     # The hosted model's class names come from its metadata: nothing but class_names.txt is fetched.
     fetched = {r.path.rsplit("/", 1)[-1] for r in weights_api.seen if "shapes-renamed" in r.path}
     assert fetched <= {"class_names.txt"}
+
+
+def test_the_hosted_fallback_of_a_model_id_uses_the_same_model_and_the_roboflow_key_which_never_shows(
+    short_clip: Path,
+    tmp_path: Path,
+    weights_api: WeightsStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hosted_api = HostedStandIn({"shapes-det/3": DETECT}, api_key=weights_api.api_key)
+    monkeypatch.setenv(KEY_VAR, weights_api.api_key)
+    text = config(
+        short_clip,
+        tmp_path / "models",
+        weights_api.url,
+        f"  det: {{model_id: shapes-det/3, backend: tensorrt, hosted: {{url: '{hosted_api.url}', when: [building], "
+        "max_rate: 100}}\n",
+        "  cam: {uri: CLIP, models: [det], realtime: true}\n",
+    )
+    gate = threading.Event()
+    try:
+        with caplog.at_level(logging.DEBUG):
+            run = start(text, StandIn(tmp_path / "engines", FakeBuilder(gate=gate)))
+            wait_for(lambda: len(run.sink.frames("cam", "det")) >= 10)
+            gate.set()
+            summary = run.finish()
+    finally:
+        hosted_api.close()
+    sources = [m.source for m in run.sink.messages]
+    assert sources[0] is ResultSource.HOSTED and summary.streams["cam"].hosted == sources.count(ResultSource.HOSTED)
+    assert {s.path for s in hosted_api.seen} == {"/shapes-det/3"}  # the model's own id, with the roboflow: key
+    published = json.dumps([m.v1 for m in run.sink.messages]) + json.dumps(
+        [vars(s) for s in run.sink.stats], default=str
+    )
+    cached = "".join(p.read_text(errors="replace") for p in (tmp_path / "models").rglob("*") if p.is_file())
+    for text_seen in (published, caplog.text, cached):
+        assert weights_api.api_key not in text_seen
