@@ -71,7 +71,6 @@ class RoboflowApi:
         self._timeout = timeout
         self._retries = retries
         self._sleep = sleep
-        self.requests = 0  # every HTTP request sent, for tests and the summary line
 
     def url(self, path: str, params: Mapping[str, str]) -> str:
         return f"{self.base_url}{path}?{urllib.parse.urlencode(params)}" if params else self.base_url + path
@@ -123,7 +122,6 @@ class RoboflowApi:
         what = safe_url(url)
         delay = 0.5
         for attempt in range(self._retries + 1):
-            self.requests += 1
             last = attempt == self._retries
             try:
                 return urllib.request.urlopen(request, timeout=self._timeout)

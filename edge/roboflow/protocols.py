@@ -104,7 +104,8 @@ def resolve_b(api: RoboflowApi, model_id: str) -> Plan | None:
         "static_batch_size": manifest.get("staticBatchSize"),
         "package_id": str(chosen.get("packageId", "")),
     }
-    return Plan(model_id, PROTOCOL_B, str(chosen.get("packageId", "")), files, (("model_config.json", _json(config)),))
+    generated = () if any(f.name == "model_config.json" for f in files) else (("model_config.json", _json(config)),)
+    return Plan(model_id, PROTOCOL_B, str(chosen.get("packageId", "")), files, generated)
 
 
 def _is_onnx(package: Mapping[str, Any]) -> bool:
