@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from edge import __version__
 from edge.errors import EdgeError
+from edge.logs import setup_logging
 
 log = logging.getLogger("edge")
 
@@ -110,13 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="edge: %(message)s")
     try:
+        args = build_parser().parse_args(argv)  # in the try: subcommand modules may import cv2
+        setup_logging(args.verbose)
         code: int = args.func(args)
         return code
     except EdgeError as exc:
         print(f"edge: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name != "cv2":
+            raise
+        from edge.opencv_info import OPENCV_MISSING
+
+        print(f"edge: error: {OPENCV_MISSING}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

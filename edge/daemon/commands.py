@@ -78,21 +78,10 @@ class StopOnSignal:
             signal.signal(sig, handler)
 
 
-class LevelFormatter(logging.Formatter):
-    """``edge: error: ...`` and ``edge: warning: ...``, like the CLI's own errors; info plain."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        if record.levelno >= logging.ERROR:
-            return f"edge: error: {text}"
-        if record.levelno >= logging.WARNING:
-            return f"edge: warning: {text}"
-        return f"edge: {text}"
-
-
 def use_level_prefixes() -> None:
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(LevelFormatter("%(message)s"))
+    from edge.logs import use_level_prefixes as keep_journal_format
+
+    keep_journal_format()
 
 
 def print_config_errors(lines: list[str]) -> None:
