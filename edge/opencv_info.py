@@ -60,6 +60,7 @@ def video_backends(build_information: str) -> dict[str, bool]:
 
 
 def installed_pip_opencv(names: Iterable[str] = PIP_OPENCV) -> tuple[str, ...]:
+    """The pip OpenCV wheels installed where this Python looks (the venv, or the system site)."""
     found = []
     for name in names:
         try:
@@ -77,13 +78,16 @@ def describe_opencv(cv2: ModuleType, pip_packages: tuple[str, ...] = ()) -> Open
     return OpenCVInfo(path, version, backends["GStreamer"], backends["FFMPEG"], pip_packages)
 
 
-def load_opencv(importer: Callable[[str], ModuleType] = importlib.import_module) -> OpenCVInfo | None:
+def load_opencv(
+    importer: Callable[[str], ModuleType] = importlib.import_module,
+    pip_lookup: Callable[[], tuple[str, ...]] = installed_pip_opencv,
+) -> OpenCVInfo | None:
     """The OpenCV Python would load here, or None when there is none."""
     try:
         cv2 = importer("cv2")
     except ImportError:
         return None
-    return describe_opencv(cv2, installed_pip_opencv())
+    return describe_opencv(cv2, pip_lookup())
 
 
 def opencv_fix(info: OpenCVInfo | None, jetson: bool) -> str | None:
