@@ -25,7 +25,8 @@ setup(
         "cpu": ["onnxruntime>=1.17", "opencv-python-headless>=4.8"],
         # A Jetson: ONNX Runtime for backend auto's fallback; OpenCV and TensorRT come from JetPack
         # (apt: python3-opencv, python3-libnvinfer) through a venv made with --system-site-packages.
-        "jetson": ["onnxruntime>=1.17", "pycuda>=2024.1"],
+        # JetPack's OpenCV is built against NumPy 1.x and fails to import under 2.x.
+        "jetson": ["onnxruntime>=1.17", "pycuda>=2024.1", "numpy>=1.24,<2"],
         # On a Jetson, TensorRT comes with JetPack (python3-libnvinfer); pycuda builds against its CUDA.
         "tensorrt": ["tensorrt>=10.0", "pycuda>=2024.1"],
         # tensorrt-stubs is installed with --no-deps by tools/test.sh: it pulls TensorRT otherwise.

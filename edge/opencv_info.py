@@ -78,21 +78,32 @@ def describe_opencv(cv2: ModuleType, pip_packages: tuple[str, ...] = ()) -> Open
     return OpenCVInfo(path, version, backends["GStreamer"], backends["FFMPEG"], pip_packages)
 
 
+def import_opencv(
+    importer: Callable[[str], ModuleType] = importlib.import_module,
+    pip_lookup: Callable[[], tuple[str, ...]] = installed_pip_opencv,
+) -> tuple[OpenCVInfo | None, str]:
+    """The OpenCV Python loads here, or None and why not (its import error's first line)."""
+    try:
+        cv2 = importer("cv2")
+    except ImportError as exc:  # not installed, or built against another NumPy
+        lines = str(exc).strip().splitlines()
+        return None, lines[0] if lines else type(exc).__name__
+    return describe_opencv(cv2, pip_lookup()), ""
+
+
 def load_opencv(
     importer: Callable[[str], ModuleType] = importlib.import_module,
     pip_lookup: Callable[[], tuple[str, ...]] = installed_pip_opencv,
 ) -> OpenCVInfo | None:
-    """The OpenCV Python would load here, or None when there is none."""
-    try:
-        cv2 = importer("cv2")
-    except ImportError:
-        return None
-    return describe_opencv(cv2, pip_lookup())
+    return import_opencv(importer, pip_lookup)[0]
 
 
-def opencv_fix(info: OpenCVInfo | None, jetson: bool) -> str | None:
-    """The one line that fixes this OpenCV for edge, or None when it is fine."""
+def opencv_fix(info: OpenCVInfo | None, jetson: bool, error: str = "") -> str | None:
+    """The one line that fixes this OpenCV for edge, or None when it is fine. ``error``: why cv2
+    did not import, when it did not."""
     if info is None:
+        if "numpy" in error.lower():  # JetPack's OpenCV is built against NumPy 1.x; pip may bring 2.x
+            return "pip install 'numpy<2' in edge's venv: this OpenCV was built against NumPy 1.x"
         return OPENCV_MISSING
     if not jetson or info.gstreamer:
         return None
@@ -113,13 +124,13 @@ def log_opencv_at_start(
     logger: logging.Logger = log,
 ) -> OpenCVInfo | None:
     """Log which OpenCV the daemon runs with; warn on a Jetson when it has no GStreamer."""
-    info = load_opencv(importer)
+    info, error = import_opencv(importer)
     jetson = on_jetson() if jetson is None else jetson
     if info is not None:
         logger.info("%s", info.summary())
-    fix = opencv_fix(info, jetson)
+    fix = opencv_fix(info, jetson, error)
     if fix is not None:
-        what = "no OpenCV" if info is None else "this OpenCV has no GStreamer"
+        what = f"no OpenCV ({error})" if info is None else "this OpenCV has no GStreamer"
         logger.warning(
             "%s: on a Jetson RTSP then decodes on the CPU and csi:// cameras cannot open; fix: %s", what, fix
         )

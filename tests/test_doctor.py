@@ -164,6 +164,17 @@ def test_each_model_says_where_it_runs_or_why_it_cannot(
     assert (findings[0].fix is None) is ok
 
 
+def test_an_opencv_built_for_another_numpy_is_named_with_its_fix(tmp_path: Path) -> None:
+    def imp(name: str) -> types.ModuleType:
+        if name == "cv2":  # what JetPack's cv2 raises when the venv has NumPy 2
+            raise ImportError("numpy.core.multiarray failed to import")
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    found = _findings(gather(imp, jetson=True, gst_exists=lambda name: True, pip_opencv=lambda: ()), tmp_path)
+    assert found["OpenCV"].value == "cannot import cv2 (numpy.core.multiarray failed to import)"
+    assert found["OpenCV"].fix == "pip install 'numpy<2' in edge's venv: this OpenCV was built against NumPy 1.x"
+
+
 def test_dla_cores_unknown_without_a_gpu_builder() -> None:
     info = probe_tensorrt(importer({"tensorrt": fake_trt("10.3.0", dla=None)}))
     assert (info.version, info.usable, info.dla_cores) == ("10.3.0", True, None)

@@ -24,7 +24,7 @@ from edge.doctor.probes import (
     probe_onnxruntime,
     probe_tensorrt,
 )
-from edge.opencv_info import OpenCVInfo, installed_pip_opencv, load_opencv, on_jetson, opencv_fix
+from edge.opencv_info import OpenCVInfo, import_opencv, installed_pip_opencv, on_jetson, opencv_fix
 
 GST_ELEMENTS = ("nvv4l2decoder", "nvarguscamerasrc")
 
@@ -39,6 +39,7 @@ class Device:
     cuda: CudaInfo
     opencv: OpenCVInfo | None
     gst: dict[str, bool | None]
+    opencv_error: str = ""  # why cv2 did not import
 
     @property
     def extra(self) -> str:
@@ -52,13 +53,15 @@ def gather(
     pip_opencv: Callable[[], tuple[str, ...]] = installed_pip_opencv,
 ) -> Device:
     jetson = on_jetson() if jetson is None else jetson
+    opencv, opencv_error = import_opencv(importer, pip_opencv)
     return Device(
         jetson,
         probe_onnxruntime(importer),
         probe_tensorrt(importer),
         probe_cuda(importer),
-        load_opencv(importer, pip_opencv),
+        opencv,
         {name: gst_exists(name) for name in GST_ELEMENTS},
+        opencv_error,
     )
 
 
@@ -122,7 +125,11 @@ def device_findings(d: Device, state_dir: Path, engines_dir: Path) -> list[Findi
         Finding("edge", __version__),
         Finding("Jetson", "yes (/etc/nv_tegra_release)" if d.jetson else "no"),
         *_runtime_findings(d),
-        Finding("OpenCV", d.opencv.summary() if d.opencv else "not installed", opencv_fix(d.opencv, d.jetson)),
+        Finding(
+            "OpenCV",
+            d.opencv.summary() if d.opencv else f"cannot import cv2 ({d.opencv_error})",
+            opencv_fix(d.opencv, d.jetson, d.opencv_error),
+        ),
         *(probe_gst_element(name, d.gst[name], d.jetson) for name in GST_ELEMENTS),
         probe_dir("state directory", state_dir),
         probe_dir("engine directory", engines_dir),
