@@ -32,6 +32,15 @@ def test_paths_groups_and_credentials_are_this_installation_s() -> None:
     assert "/opt/edge" not in text and "@" not in text.replace("@system-service", "")
 
 
+def test_state_and_engines_are_in_the_state_directory() -> None:
+    # ProtectSystem=strict makes a checkout's engines/ (the default when there is one) read-only.
+    text = render_unit(DEFAULT)
+    assert _lines(text, "Environment=") == [
+        "Environment=EDGE_STATE_DIR=/var/lib/edge",
+        "Environment=EDGE_ENGINES=/var/lib/edge/engines",
+    ]
+
+
 def test_no_groups_and_no_credentials_leave_no_lines() -> None:
     # systemd refuses to start a unit whose group does not exist or whose credential file is missing.
     text = render_unit(UnitSettings(Path("/opt/e/bin/edge"), Path("/etc/edge/edge.yaml"), (), ()))
