@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from edge import __version__
 from edge.errors import EdgeError
-from edge.logs import setup_logging
+from edge.logs import error_line, setup_logging
 
 log = logging.getLogger("edge")
 
@@ -122,14 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except EdgeError as exc:
-        print(f"edge: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
         if exc.name != "cv2":
             raise
         from edge.opencv_info import OPENCV_MISSING
 
-        print(f"edge: error: {OPENCV_MISSING}", file=sys.stderr)
+        print(error_line(OPENCV_MISSING), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

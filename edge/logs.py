@@ -125,6 +125,15 @@ class RepeatFilter(logging.Filter):
             self._seen.clear()
 
 
+def error_line(text: str, level: int = logging.ERROR, stream: TextIO | None = None) -> str:
+    """A line the CLI prints itself (not through logging): ``edge: error: ...`` in a terminal,
+    ``<3>...`` when stderr is the journal, so ``edge validate``'s errors under ``ExecStartPre=``
+    are errors in the journal too."""
+    if writes_to_journal(sys.stderr if stream is None else stream):
+        return f"<{priority(level)}>{text}"
+    return f"edge: {'error' if level >= logging.ERROR else 'warning'}: {text}"
+
+
 def setup_logging(
     verbose: bool = False, stream: TextIO | None = None, environ: Mapping[str, str] | None = None
 ) -> logging.Handler | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.logs import JournalFormatter, RepeatFilter, priority, writes_to_journal
+from edge.logs import JournalFormatter, RepeatFilter, error_line, priority, writes_to_journal
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "tests" / "fixtures" / "models" / "shapes-detect.onnx"
@@ -163,3 +163,28 @@ def test_edge_run_in_a_terminal_keeps_its_plain_prefixes(tmp_path: Path) -> None
     lines = _run_daemon(tmp_path, journal=False)
     assert any(line.startswith("edge: OpenCV ") for line in lines), lines
     assert not any(line.startswith("<") for line in lines), lines
+
+
+@pytest.mark.parametrize("journal", [True, False])
+def test_edge_validate_s_errors_are_errors_in_the_journal(tmp_path: Path, journal: bool) -> None:
+    # What ExecStartPre=edge validate leaves in the journal when the config is broken.
+    config = tmp_path / "edge.yaml"
+    config.write_text(f"models: {{detect: {{path: {MODEL}, confidnce: 0.5}}}}\nstreams: {{}}\n")
+    err = tmp_path / "stderr"
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+    with err.open("w") as stream:
+        if journal:
+            env["JOURNAL_STREAM"] = _dev_ino(err)
+        res = subprocess.run(
+            [sys.executable, "-m", "edge", "validate", str(config)], stderr=stream, env=env, timeout=120, check=False
+        )
+    lines = err.read_text().splitlines()
+    assert res.returncode == 1 and len(lines) == 2, lines
+    prefix = "<3>" if journal else "edge: error: "
+    assert lines[0].startswith(f"{prefix}{config}:1: models.detect.confidnce: unknown key"), lines
+    assert all(line.startswith(prefix) for line in lines), lines
+
+
+def test_error_line_outside_the_journal_reads_as_before() -> None:
+    assert error_line("x.yaml:3: bad", stream=io.StringIO()) == "edge: error: x.yaml:3: bad"
+    assert error_line("no camera", logging.WARNING, stream=io.StringIO()) == "edge: warning: no camera"

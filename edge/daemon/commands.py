@@ -85,8 +85,10 @@ def use_level_prefixes() -> None:
 
 
 def print_config_errors(lines: list[str]) -> None:
+    from edge.logs import error_line
+
     for line in lines:
-        print(f"edge: error: {line}", file=sys.stderr)
+        print(error_line(line), file=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -142,6 +144,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from edge.config import ConfigErrors, load_config
     from edge.daemon.checks import check_runtime
+    from edge.logs import error_line
 
     path = Path(args.config)
     try:
@@ -151,7 +154,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return 1
     errors, warnings = check_runtime(config)
     for line in warnings:
-        print(f"edge: warning: {line}", file=sys.stderr)
+        print(error_line(line, logging.WARNING), file=sys.stderr)
     if errors:
         print_config_errors(errors)
         return 1
