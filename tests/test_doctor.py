@@ -175,9 +175,11 @@ def test_an_opencv_built_for_another_numpy_is_named_with_its_fix(tmp_path: Path)
     assert found["OpenCV"].fix == "pip install 'numpy<2' in edge's venv: this OpenCV was built against NumPy 1.x"
 
 
-def test_dla_cores_unknown_without_a_gpu_builder() -> None:
+def test_dla_cores_unknown_without_a_gpu_builder(tmp_path: Path) -> None:
     info = probe_tensorrt(importer({"tensorrt": fake_trt("10.3.0", dla=None)}))
     assert (info.version, info.usable, info.dla_cores) == ("10.3.0", True, None)
+    # No CUDA device: no builder is made at all (TensorRT would print its own CUDA errors).
+    assert _findings(jetson(device=None), tmp_path)["DLA cores"].value == "unknown (needs TensorRT and a GPU)"
 
 
 @pytest.mark.parametrize(

@@ -54,12 +54,14 @@ class TensorRTInfo:
         return self.major is not None and self.major >= 10
 
 
-def probe_tensorrt(importer: Importer) -> TensorRTInfo:
+def probe_tensorrt(importer: Importer, with_builder: bool = True) -> TensorRTInfo:
+    """TensorRT's version; DLA cores only ``with_builder`` (a builder initialises CUDA: without a GPU
+    TensorRT would print its own errors)."""
     trt, error = _import(importer, "tensorrt")
     if trt is None:
         return TensorRTInfo(None, error)
     version = str(getattr(trt, "__version__", "?"))
-    return TensorRTInfo(version, "", _dla_cores(trt))
+    return TensorRTInfo(version, "", _dla_cores(trt) if with_builder else None)
 
 
 def _dla_cores(trt: ModuleType) -> int | None:

@@ -54,11 +54,12 @@ def gather(
 ) -> Device:
     jetson = on_jetson() if jetson is None else jetson
     opencv, opencv_error = import_opencv(importer, pip_opencv)
+    cuda = probe_cuda(importer)
     return Device(
         jetson,
         probe_onnxruntime(importer),
-        probe_tensorrt(importer),
-        probe_cuda(importer),
+        probe_tensorrt(importer, with_builder=cuda.name is not None),
+        cuda,
         opencv,
         {name: gst_exists(name) for name in GST_ELEMENTS},
         opencv_error,
@@ -105,7 +106,7 @@ def _runtime_findings(d: Device) -> list[Finding]:
         else f"none ({c.error or 'no NVIDIA GPU'}): TensorRT models cannot run here"
     )
     problem = onnxruntime_problem(d)
-    no_gpu_fix = "check the NVIDIA driver: dmesg | grep -i nv" if d.jetson and not c.name else None
+    no_gpu_fix = "check the NVIDIA driver: dmesg | grep -i nv" if d.jetson and c.pycuda and not c.name else None
     return [
         Finding("ONNX Runtime", ort_value, problem[1] if problem else None),
         Finding("TensorRT", trt_value, trt_fix[1] if trt_fix else None),
@@ -115,7 +116,7 @@ def _runtime_findings(d: Device) -> list[Finding]:
             f"pip install '{d.extra}'" if d.jetson and c.pycuda is None else None,
         ),
         Finding("CUDA device", cuda_value, no_gpu_fix),
-        Finding("DLA cores", "unknown (no TensorRT builder)" if trt.dla_cores is None else str(trt.dla_cores)),
+        Finding("DLA cores", "unknown (needs TensorRT and a GPU)" if trt.dla_cores is None else str(trt.dla_cores)),
     ]
 
 
