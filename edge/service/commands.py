@@ -73,6 +73,11 @@ def _cmd_install(args: argparse.Namespace) -> int:
     check_edge_path(host.edge)
     existing = read_config(host)
     perform(install_plan(host, existing, keep_pip_opencv=args.keep_pip_opencv), host.root, args.dry_run)
+    if host.jetson and host.pip_opencv and not host.system_opencv and not args.keep_pip_opencv:
+        print(
+            f"warning: kept {', '.join(host.pip_opencv)} (no GStreamer): JetPack's OpenCV is not installed; "
+            "sudo apt install python3-opencv, then run this again"
+        )
     print("\nnext:")
     text = existing if existing is not None else example_config()
     for name in missing_credentials(host, text):

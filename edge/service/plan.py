@@ -26,6 +26,15 @@ CONFIG = CONFIG_DIR / "edge.yaml"
 CREDENTIALS_DIR = CONFIG_DIR / "credentials"
 STATE_DIR = Path("/var/lib/edge")
 UNIT_PATH = Path("/etc/systemd/system/edge.service")
+# Where JetPack's python3-opencv (or one built from source) puts cv2.
+SYSTEM_OPENCV = tuple(
+    Path(base) / "cv2"
+    for base in (
+        "/usr/lib/python3/dist-packages",
+        f"/usr/lib/python3.{sys.version_info.minor}/dist-packages",
+        f"/usr/local/lib/python3.{sys.version_info.minor}/dist-packages",
+    )
+)
 # ProtectHome=yes hides these from the service: an edge installed there cannot start.
 HIDDEN_BY_PROTECT_HOME = (Path("/home"), Path("/root"), Path("/run/user"))
 
@@ -39,6 +48,7 @@ class Host:
     user_groups: tuple[str, ...] | None  # the edge user's groups; None: no such user
     jetson: bool
     pip_opencv: tuple[str, ...]  # pip OpenCV wheels in the venv
+    system_opencv: bool = False  # an OpenCV of the system Python (JetPack's python3-opencv)
 
     @classmethod
     def detect(cls, root: Path = LIVE) -> Host:
@@ -51,6 +61,7 @@ class Host:
             user_groups=_user_groups(USER),
             jetson=on_jetson(),
             pip_opencv=installed_pip_opencv(),
+            system_opencv=any(p.is_dir() for p in SYSTEM_OPENCV),
         )
 
 
@@ -113,13 +124,18 @@ def install_plan(host: Host, existing: str | None, keep_pip_opencv: bool = False
     if existing is None:
         config_text = example_config()
         actions.append(WriteFile(CONFIG, config_text, 0o640, group=USER, why="the example config: none was there"))
-    if host.jetson and host.pip_opencv and not keep_pip_opencv:
+    if swaps_opencv(host, keep_pip_opencv):
         # JetPack's OpenCV has GStreamer (hardware decode, CSI cameras); the pip wheel hides it.
         actions.append(Run((str(host.python), "-m", "pip", "uninstall", "--yes", *host.pip_opencv)))
     settings = UnitSettings(host.edge, CONFIG, host.groups, credentials_in_config(config_text or ""), CREDENTIALS_DIR)
     actions.append(WriteFile(UNIT_PATH, render_unit(settings), 0o644, why=f"runs {host.edge}"))
     actions.append(Run(("systemctl", "daemon-reload")))
     return actions
+
+
+def swaps_opencv(host: Host, keep_pip_opencv: bool = False) -> bool:
+    """Whether the install removes the venv's pip OpenCV: on a Jetson, when JetPack's is there to take over."""
+    return host.jetson and bool(host.pip_opencv) and host.system_opencv and not keep_pip_opencv
 
 
 def uninstall_plan(purge: bool) -> list[Action]:

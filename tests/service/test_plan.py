@@ -27,6 +27,7 @@ HOST = Host(
     user_groups=None,
     jetson=False,
     pip_opencv=("opencv-python-headless",),
+    system_opencv=True,
 )
 
 
@@ -93,18 +94,19 @@ def test_the_unit_runs_this_venv_s_edge() -> None:
 
 
 @pytest.mark.parametrize(
-    ("jetson", "pip_opencv", "keep", "uninstalls"),
+    ("jetson", "pip_opencv", "system_opencv", "keep", "uninstalls"),
     [
-        (True, ("opencv-python-headless",), False, True),
-        (True, ("opencv-python-headless",), True, False),
-        (True, (), False, False),  # JetPack's OpenCV is what Python finds already
-        (False, ("opencv-python-headless",), False, False),  # a desktop needs the pip one
+        (True, ("opencv-python-headless",), True, False, True),
+        (True, ("opencv-python-headless",), True, True, False),
+        (True, ("opencv-python-headless",), False, False, False),  # nothing to take over: keep what works
+        (True, (), True, False, False),  # JetPack's OpenCV is what Python finds already
+        (False, ("opencv-python-headless",), True, False, False),  # a desktop needs the pip one
     ],
 )
 def test_on_a_jetson_the_pip_opencv_goes_so_jetpack_s_is_used(
-    jetson: bool, pip_opencv: tuple[str, ...], keep: bool, uninstalls: bool
+    jetson: bool, pip_opencv: tuple[str, ...], system_opencv: bool, keep: bool, uninstalls: bool
 ) -> None:
-    host = dataclasses.replace(HOST, jetson=jetson, pip_opencv=pip_opencv)
+    host = dataclasses.replace(HOST, jetson=jetson, pip_opencv=pip_opencv, system_opencv=system_opencv)
     pip = [r for r in _runs(install_plan(host, None, keep_pip_opencv=keep)) if "pip" in r]
     expected = [("/opt/edge/.venv/bin/python", "-m", "pip", "uninstall", "--yes", "opencv-python-headless")]
     assert pip == (expected if uninstalls else [])
