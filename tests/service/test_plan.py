@@ -131,3 +131,13 @@ def test_an_edge_the_service_cannot_run_is_refused(tmp_path: Path, where: str | 
     path = tmp_path / "missing" / "edge" if where is None else Path(where)
     with pytest.raises(EdgeError, match=message):
         check_edge_path(path)
+
+
+def test_the_example_config_is_valid_once_its_model_is_there() -> None:
+    from edge.config import parse_config
+
+    model = Path(__file__).resolve().parents[1] / "fixtures" / "models" / "shapes-detect.onnx"
+    text = example_config()
+    assert "/etc/edge/models/detect.onnx" in text
+    config = parse_config(text.replace("/etc/edge/models/detect.onnx", str(model)))
+    assert list(config.models) == ["detect"] and [s.name for s in config.streams] == ["front-door"]
