@@ -3,6 +3,7 @@ modules, pycuda with an Orin, OpenCV builds with and without GStreamer."""
 
 from __future__ import annotations
 
+import shutil
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from edge.cli import main
 from edge.config import parse_config
-from edge.doctor.probes import Finding, probe_dir, probe_gst_element, probe_tensorrt
+from edge.doctor.probes import Finding, gst_element_exists, probe_dir, probe_gst_element, probe_tensorrt
 from edge.doctor.report import Device, device_findings, gather, model_findings, render
 from tests.test_opencv_info import JETPACK_BUILD, PIP_BUILD, fake_cv2
 
@@ -246,3 +247,15 @@ def test_a_broken_config_is_reported_like_edge_validate(tmp_path: Path, capsys: 
     bad.write_text("models: {detect: {path: /nope.onnx}}\nstreams: {door: {uri: x.mp4, models: [detect]}}\n")
     assert main(["doctor", "--config", str(bad)]) == 2
     assert "models.detect.path: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    shutil.which("gst-inspect-1.0") is None, reason="gst-inspect-1.0 not installed (gstreamer1.0-tools)"
+)
+@pytest.mark.parametrize(("element", "exists"), [("videotestsrc", True), ("no-such-element-here", False)])
+def test_gst_inspect_answers_for_real_elements(element: str, exists: bool) -> None:
+    assert gst_element_exists(element) is exists
+
+
+def test_without_gst_inspect_an_element_is_unknown() -> None:
+    assert gst_element_exists("videotestsrc", which=lambda name: None) is None
