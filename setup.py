@@ -10,17 +10,23 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["edge", "edge.*"]),
-    package_data={"edge": ["py.typed"]},
+    package_data={"edge": ["py.typed"], "edge.service": ["edge.service.in", "edge.example.yaml"]},
     install_requires=[
         "numpy>=1.24",
-        "opencv-python-headless>=4.8",
         "onnx>=1.15",
         "paho-mqtt>=2.0",
         "pyyaml>=6.0",
     ],
     extras_require={
-        # The CPU reference backend; the default.
-        "cpu": ["onnxruntime>=1.17"],
+        # OpenCV from pip (FFmpeg, no GStreamer). Not on a Jetson: it would hide JetPack's OpenCV,
+        # the one built with GStreamer (hardware RTSP decode, CSI cameras); see docs/operations.md.
+        "opencv": ["opencv-python-headless>=4.8"],
+        # The CPU reference backend with the pip OpenCV: desktops, servers, CI.
+        "cpu": ["onnxruntime>=1.17", "opencv-python-headless>=4.8"],
+        # A Jetson: ONNX Runtime for backend auto's fallback; OpenCV and TensorRT come from JetPack
+        # (apt: python3-opencv, python3-libnvinfer) through a venv made with --system-site-packages.
+        # JetPack's OpenCV is built against NumPy 1.x and fails to import under 2.x.
+        "jetson": ["onnxruntime>=1.17", "pycuda>=2024.1", "numpy>=1.24,<2"],
         # On a Jetson, TensorRT comes with JetPack (python3-libnvinfer); pycuda builds against its CUDA.
         "tensorrt": ["tensorrt>=10.0", "pycuda>=2024.1"],
         # tensorrt-stubs is installed with --no-deps by tools/test.sh: it pulls TensorRT otherwise.

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from edge import __version__
 from edge.errors import EdgeError
+from edge.logs import error_line, setup_logging
 
 log = logging.getLogger("edge")
 
@@ -92,7 +93,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 # Modules that add their own subcommands: each has ``register(subparsers)`` and imports
 # nothing heavy at module level, so ``edge --help`` stays fast and runtime-free.
-COMMAND_MODULES: tuple[str, ...] = ("edge.daemon.commands", "edge.engines.commands", "edge.roboflow.command")
+COMMAND_MODULES: tuple[str, ...] = (
+    "edge.daemon.commands",
+    "edge.engines.commands",
+    "edge.service.commands",
+    "edge.doctor.commands",
+    "edge.roboflow.command",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,13 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="edge: %(message)s")
     try:
+        args = build_parser().parse_args(argv)  # in the try: subcommand modules may import cv2
+        setup_logging(args.verbose)
         code: int = args.func(args)
         return code
     except EdgeError as exc:
-        print(f"edge: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if exc.name != "cv2":
+            raise
+        from edge.opencv_info import OPENCV_MISSING
+
+        print(error_line(OPENCV_MISSING), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test,opencv]'
 # The stubs declare a dependency on TensorRT itself, which only installs on NVIDIA hosts.
 .venv/bin/python -m pip install -q --no-deps 'tensorrt-stubs==10.13.0.35.1'
 ./tools/install_test_deps.sh

@@ -78,26 +78,17 @@ class StopOnSignal:
             signal.signal(sig, handler)
 
 
-class LevelFormatter(logging.Formatter):
-    """``edge: error: ...`` and ``edge: warning: ...``, like the CLI's own errors; info plain."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        if record.levelno >= logging.ERROR:
-            return f"edge: error: {text}"
-        if record.levelno >= logging.WARNING:
-            return f"edge: warning: {text}"
-        return f"edge: {text}"
-
-
 def use_level_prefixes() -> None:
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(LevelFormatter("%(message)s"))
+    from edge.logs import use_level_prefixes as keep_journal_format
+
+    keep_journal_format()
 
 
 def print_config_errors(lines: list[str]) -> None:
+    from edge.logs import error_line
+
     for line in lines:
-        print(f"edge: error: {line}", file=sys.stderr)
+        print(error_line(line), file=sys.stderr)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -153,6 +144,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from edge.config import ConfigErrors, load_config
     from edge.daemon.checks import check_runtime
+    from edge.logs import error_line
 
     path = Path(args.config)
     try:
@@ -162,7 +154,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return 1
     errors, warnings = check_runtime(config)
     for line in warnings:
-        print(f"edge: warning: {line}", file=sys.stderr)
+        print(error_line(line, logging.WARNING), file=sys.stderr)
     if errors:
         print_config_errors(errors)
         return 1

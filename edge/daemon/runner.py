@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from edge.config import EdgeConfig
 from edge.daemon.models import EngineSupport, Failed, ModelLoader, Ready, hosted_plans, tensorrt_support
 from edge.messages import Sink, StatsSnapshot
+from edge.opencv_info import log_opencv_at_start
 from edge.pipeline import Pipeline, StreamHealth
 from edge.sources import SourceState, open_capture
 from edge.sources.source import Opener
@@ -84,6 +85,7 @@ class Daemon:
         """Run until ``stop`` is set, ``duration`` seconds pass or every source has ended."""
         t0 = time.monotonic()
         notifier = Notifier()
+        log_opencv_at_start()
         opened = self._loader.open()
         self._failed_models = dict(opened.failed)
         sinks: list[Sink] = []

@@ -1,0 +1,1 @@
+"""``edge service install`` / ``uninstall``: the systemd unit, its user and directories."""
