@@ -6,7 +6,8 @@ profile, the timing cache), report progress through ``IProgressMonitor``, and tu
 result into a BuildError carrying TensorRT's own log lines. Everything it decides is decided
 before, in plain Python (options, profile, key); see ``compile.py``.
 
-Imports TensorRT at module level: import this module only where TensorRT is required.
+Imports TensorRT at module level: import this module only where TensorRT is required. Raises
+TensorRTTooOld on import under TensorRT before 10.
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ from edge.engines.options import Precision
 from edge.engines.progress import ProgressTracker
 from edge.engines.store import atomic_write
 from edge.engines.trt_log import RecordingLogger
+from edge.engines.trt_version import require_supported
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 log = logging.getLogger("edge.engines")
+
+# Before the classes below subclass TensorRT 10 types: TensorRT 8.6 (JetPack 6.0) has no
+# IProgressMonitor, and a one-line TensorRTTooOld beats an AttributeError at import.
+require_supported(trt)
 
 
 class ProgressMonitor(trt.IProgressMonitor):
