@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["edge", "edge.*"]),
-    package_data={"edge": ["py.typed"]},
+    package_data={"edge": ["py.typed", "gpu/ptx/*.ptx"]},
     install_requires=[
         "numpy>=1.24",
         "opencv-python-headless>=4.8",

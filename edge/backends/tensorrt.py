@@ -78,6 +78,7 @@ class TensorRTBackend(Backend):
         self._ctx = PrimaryContext(device)
         self._logger = RecordingLogger()
         self._pre: Any = None
+        self._pre_unavailable = False  # the kernel failed to load once: CPU preprocessing from then on
         self.engine_path: Path | None = Path(engine) if engine is not None else None
         try:
             with self._ctx.active():
@@ -189,8 +190,8 @@ class TensorRTBackend(Backend):
         """Preprocess BGR frames on the GPU and run them; returns outputs and geometries."""
         self._check_open()
         inp = self._plan.input
-        if inp.dtype != np.float32 or inp.max_shape[2:] != (cfg.height, cfg.width):
-            batch, geoms = preprocess(images, cfg)  # an fp16 or odd-sized input: the CPU path
+        if inp.dtype != np.float32 or inp.max_shape[2:] != (cfg.height, cfg.width) or not self._preprocessor(cfg):
+            batch, geoms = preprocess(images, cfg)  # an fp16 or odd-sized input, or no kernel: the CPU path
             return self.infer(batch), geoms
         parts, geoms = [], []
         for s in range(0, len(images), self.max_batch):
@@ -200,13 +201,30 @@ class TensorRTBackend(Backend):
                 parts.append(self._execute(len(chunk), self._rows(len(chunk))))
         return _join(parts), geoms
 
-    def _gpu_preprocess(self, images: Sequence[npt.NDArray[np.uint8]], cfg: PreprocessConfig) -> list[Geometry]:
-        if self._pre is None or self._pre.cfg != cfg:
-            from edge.gpu.cuda_preprocess import CudaPreprocessor
+    def _preprocessor(self, cfg: PreprocessConfig) -> bool:
+        """Make the GPU preprocessor for ``cfg``; False (said once) if its kernel cannot load."""
+        if self._pre_unavailable:
+            return False
+        if self._pre is not None and self._pre.cfg == cfg:
+            return True
+        from edge.gpu.cuda_preprocess import CudaPreprocessor
 
+        with self._ctx.active():
             if self._pre is not None:
                 self._pre.close()
-            self._pre = CudaPreprocessor(cfg)
+                self._pre = None
+            try:
+                self._pre = CudaPreprocessor(cfg)
+            except EdgeError as exc:  # KernelUnavailable: never worth retrying for each batch
+                self._pre_unavailable = True
+                log.warning("%s: preprocessing on the CPU: %s", self._label(), exc)
+                return False
+        return True
+
+    def _label(self) -> str:
+        return self.engine_path.name if self.engine_path is not None else "TensorRT engine"
+
+    def _gpu_preprocess(self, images: Sequence[npt.NDArray[np.uint8]], cfg: PreprocessConfig) -> list[Geometry]:
         dst = int(self._device[self._plan.input.name])
         geoms: list[Geometry] = self._pre.run(images, dst, self._stream)
         pad_rows = self._rows(len(images)) - len(images)

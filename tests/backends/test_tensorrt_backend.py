@@ -6,6 +6,7 @@ actually copied to the fake device, so wrong offsets, sizes or shapes show as wr
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -173,4 +174,85 @@ def test_a_cached_engine_tensorrt_refuses_is_moved_aside_and_rebuilt(fake_gpu: W
     reason = next((engines / "det").glob("*.reason.txt")).read_text()
     assert "magicTagRead" in reason
     assert EngineStore(engines).failure("det", be.engine_path.stem) is None
+    be.close()
+
+
+def _frames(n: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (40 + 7 * i, 50 + 3 * i, 3), dtype=np.uint8) for i in range(n)]
+
+
+@pytest.mark.parametrize(("capability", "target"), [((8, 7), b".target sm_87"), ((7, 5), b".target sm_50")])
+def test_gpu_preprocessing_loads_the_shipped_ptx_without_a_compiler_or_a_home(
+    cpu_kernel_in_fake_gpu: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capability: tuple[int, int],
+    target: bytes,
+) -> None:
+    world = cpu_kernel_in_fake_gpu
+    world.capability = capability
+    monkeypatch.setenv("PATH", str(tmp_path / "no-nvcc-here"))  # the systemd unit's PATH has no nvcc
+    monkeypatch.setenv("HOME", "/nonexistent")  # ProtectHome=yes: no cache directory
+    be = _open(world, tmp_path)
+    cfg = PreprocessConfig(HW, HW, ResizeMode.LETTERBOX)
+    for seed in (1, 2):
+        frames = _frames(2, seed)
+        outputs, _ = be.infer_images(frames, cfg)
+        for got, want in zip(outputs, be.infer(preprocess(frames, cfg)[0])):
+            np.testing.assert_array_equal(got, want)
+    assert world.compiles == 0 and world.kernel_loads == 1
+    assert target in world.loaded_ptx[0] and world.loaded_ptx[0].endswith(b"\0")
+
+
+def _no_ptx_files(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from edge.gpu import ptx
+
+    monkeypatch.setattr(ptx, "PTX_DIR", tmp_path / "missing")
+
+
+def _driver_refuses(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    world.kernel_load_error = "cuModuleLoadDataEx failed: the provided PTX was compiled with an unsupported toolchain."
+
+
+def _stale_ptx(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from edge.gpu import ptx
+
+    monkeypatch.setattr(ptx, "PTX_DIR", tmp_path)
+    for v in ptx.VARIANTS:
+        v.path.write_text("// edge-ptx: source_sha256 " + "0" * 64 + "\n", encoding="ascii")
+
+
+@pytest.mark.parametrize(
+    ("breakage", "said"),
+    [
+        (_no_ptx_files, "cannot read the shipped kernel"),
+        (_driver_refuses, "unsupported toolchain"),
+        (_stale_ptx, "is stale"),
+    ],
+    ids=["missing", "refused", "stale"],
+)
+def test_a_kernel_that_cannot_load_falls_back_to_cpu_preprocessing_once(
+    fake_gpu: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    breakage: Any,
+    said: str,
+) -> None:
+    breakage(fake_gpu, monkeypatch, tmp_path)
+    be = _open(fake_gpu, tmp_path)
+    cfg = PreprocessConfig(HW, HW, ResizeMode.LETTERBOX)
+    with caplog.at_level(logging.WARNING, logger="edge.tensorrt"):
+        for seed in (1, 2, 3):  # the model keeps serving, batch after batch
+            frames = _frames(3, seed)
+            outputs, geoms = be.infer_images(frames, cfg)
+            batch, cpu_geoms = preprocess(frames, cfg)
+            assert geoms == cpu_geoms
+            for got, want in zip(outputs, be.infer(batch)):
+                np.testing.assert_array_equal(got, want)
+        be.infer_images(_frames(1, 4), PreprocessConfig(HW, HW, ResizeMode.STRETCH))  # another config: no retry
+    (record,) = caplog.records
+    assert "preprocessing on the CPU" in record.getMessage() and said in record.getMessage()
+    assert fake_gpu.kernel_loads <= 1 and fake_gpu.compiles == 0
     be.close()
