@@ -24,9 +24,10 @@ from edge.engines.compile import BuildRequest
 from edge.engines.errors import BuildCancelled, BuildError
 from edge.engines.options import Precision
 from edge.engines.progress import ProgressTracker
-from edge.engines.store import atomic_write
+from edge.engines.store import atomic_write, move_aside
 from edge.engines.trt_log import RecordingLogger
 from edge.engines.trt_version import require_supported
+from edge.errors import first_line
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -180,13 +181,35 @@ def _configure(builder: trt.Builder, config: trt.IBuilderConfig, req: BuildReque
 
 def _load_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:
     data = path.read_bytes() if path.is_file() else b""
-    if config.set_timing_cache(config.create_timing_cache(data), False):
-        if data:
+    if data:
+        problem = _try_timing_cache(config, data)
+        if problem is None:
             log.info("reusing timing cache %s", path)
-        return
-    # A cache from another TensorRT or GPU, or a damaged file: start an empty one.
-    log.warning("timing cache %s does not fit this TensorRT/GPU; starting a new one", path)
-    config.set_timing_cache(config.create_timing_cache(b""), False)
+            return
+        # A cache from another TensorRT or GPU, or a damaged file: keep it aside, start afresh.
+        try:
+            where = f"moved aside to {move_aside(path).name}"
+        except OSError as exc:
+            where = f"could not move it aside: {exc}"
+        log.warning("timing cache %s %s (%s); starting a new one", path, problem, where)
+    fresh = config.create_timing_cache(b"")
+    if fresh is None or not config.set_timing_cache(fresh, False):
+        log.warning("TensorRT refused an empty timing cache; building without one")
+
+
+def _try_timing_cache(config: trt.IBuilderConfig, data: bytes) -> str | None:
+    """None if TensorRT takes ``data`` as the timing cache, else why not.
+
+    ``create_timing_cache`` returns None for bytes it cannot read, and ``set_timing_cache``
+    raises when handed that None; either means the same as a refusal: start a fresh cache.
+    """
+    try:
+        cache = config.create_timing_cache(data)
+        if cache is None:
+            return "is unreadable"
+        return None if config.set_timing_cache(cache, False) else "does not fit this TensorRT/GPU"
+    except Exception as exc:
+        return f"is unreadable ({first_line(exc)})"
 
 
 def _save_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:

@@ -96,14 +96,31 @@ def test_the_timing_cache_is_saved_and_reused(fake_gpu: World, tmp_path: Path) -
     assert fake_gpu.timing_loaded == [b"", saved]
 
 
-def test_a_timing_cache_that_does_not_fit_is_replaced(fake_gpu: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("breakage", "said"),
+    [
+        ({"timing_accept": False}, "does not fit this TensorRT/GPU"),
+        # create_timing_cache returns None; set_timing_cache(None) would raise in the binding
+        ({"timing_unusable": True}, "is unreadable"),
+    ],
+    ids=["mismatch", "damaged"],
+)
+def test_a_timing_cache_that_cannot_be_used_is_moved_aside_and_replaced(
+    fake_gpu: World, tmp_path: Path, caplog: pytest.LogCaptureFixture, breakage: dict[str, bool], said: str
+) -> None:
     req = request(tmp_path)
     req.timing_cache.parent.mkdir(parents=True)
     req.timing_cache.write_bytes(b"from another TensorRT")
-    fake_gpu.timing_accept = False
-    _build(req)
+    for k, v in breakage.items():
+        setattr(fake_gpu, k, v)
+    with caplog.at_level(logging.WARNING, logger="edge.engines"):
+        assert _build(req) == fake_gpu.engine_bytes
     assert fake_gpu.timing_loaded == [b"from another TensorRT", b""]
     assert req.timing_cache.read_bytes() == b"timing:0"
+    (aside,) = req.timing_cache.parent.glob("*.corrupt-*")
+    assert aside.read_bytes() == b"from another TensorRT"
+    (record,) = caplog.records
+    assert said in record.getMessage() and "moved aside" in record.getMessage()
 
 
 def test_progress_reaches_the_tracker_and_cancelling_stops_the_build(fake_gpu: World, tmp_path: Path) -> None:
