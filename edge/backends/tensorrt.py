@@ -33,7 +33,7 @@ from edge.engines.progress import ProgressSnapshot, ProgressTracker
 from edge.engines.store import EngineStore
 from edge.engines.trt_log import RecordingLogger
 from edge.errors import EdgeError
-from edge.gpu.context import PrimaryContext
+from edge.gpu.context import primary_context
 from edge.models import load_spec
 from edge.models.onnx_file import TensorInfo
 from edge.preprocess import Geometry, PreprocessConfig, preprocess
@@ -75,7 +75,7 @@ class TensorRTBackend(Backend):
         progress: Callable[[ProgressSnapshot], None] | None = None,
     ) -> None:
         self._closed = True  # until everything below exists, close() has nothing to free
-        self._ctx = PrimaryContext(device)
+        self._ctx = primary_context(device)
         self._logger = RecordingLogger()
         self._pre: Any = None
         self._pre_unavailable = False  # the kernel failed to load once: CPU preprocessing from then on
@@ -92,7 +92,7 @@ class TensorRTBackend(Backend):
                     self._engine = self._from_cache(onnx_path, options, engine_dir, device, progress)
                 self._setup()
         except BaseException:
-            self._ctx.release()
+            self._free()
             raise
         self._closed = False
 
@@ -263,19 +263,23 @@ class TensorRTBackend(Backend):
         if self._closed:
             return
         self._closed = True
+        self._free()
+
+    def _free(self) -> None:
+        """Release what exists of the device state, in order; the primary context stays retained."""
         with self._ctx.active():
             if self._pre is not None:
                 self._pre.close()
-            for d in self._device.values():
+                self._pre = None
+            for d in getattr(self, "_device", {}).values():
                 d.free()
-            self._device.clear()
-            self._host.clear()
+            self._device = {}
+            self._host = {}
             self._stream = None  # destroyed while its context is current, not later by the GC
             # Context before engine before runtime: each holds resources of the next.
-            del self._context
-            del self._engine
-            del self._runtime
-        self._ctx.release()
+            for name in ("_context", "_engine", "_runtime"):
+                if hasattr(self, name):
+                    delattr(self, name)
 
 
 def _join(parts: list[list[Array]]) -> list[Array]:

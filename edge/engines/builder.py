@@ -227,14 +227,10 @@ def build_engine(req: BuildRequest, tracker: ProgressTracker) -> bytes:
     """
     if req.options.precision is not Precision.INT8:
         return _build(req, tracker)
-    from edge.gpu.context import PrimaryContext
+    from edge.gpu.context import primary_context
 
-    ctx = PrimaryContext()
-    try:
-        with ctx.active():
-            return _build(req, tracker)
-    finally:
-        ctx.release()
+    with primary_context().active():
+        return _build(req, tracker)
 
 
 def _build(req: BuildRequest, tracker: ProgressTracker) -> bytes:

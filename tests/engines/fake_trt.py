@@ -21,7 +21,13 @@ import numpy as np
 import pytest
 
 # Modules that import tensorrt/pycuda at module level: dropped so they re-import the fakes.
-_DEPENDENTS = ("edge.engines.trt_log", "edge.engines.builder", "edge.backends.tensorrt", "edge.gpu.cuda_preprocess")
+_DEPENDENTS = (
+    "edge.engines.trt_log",
+    "edge.engines.builder",
+    "edge.backends.tensorrt",
+    "edge.gpu.cuda_preprocess",
+    "edge.gpu.context",  # its process-wide context would outlive the fake it was retained from
+)
 
 
 class Severity(enum.IntEnum):
@@ -105,6 +111,8 @@ class World:
     kernel_loads: int = 0  # module_from_buffer calls, failed ones included
     compiles: int = 0  # SourceModule calls: the shipped path must make none
     capability: tuple[int, int] = (8, 7)  # Orin
+    context_depth: int = 0  # pushes minus pops of the primary context
+    streams_destroyed: list[int] = field(default_factory=list)  # context depth at each stream's end
 
 
 def make_tensorrt(world: World) -> types.ModuleType:
@@ -397,7 +405,7 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
 
     class PrimaryCtx:
         def push(self) -> None:
-            pass
+            world.context_depth += 1
 
         def detach(self) -> None:
             world.contexts_released += 1
@@ -436,6 +444,21 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
         world.loaded_ptx.append(bytes(buffer))
         return _KernelModule(world)
 
+    def pop() -> None:
+        assert world.context_depth > 0, "pop without a pushed context"
+        world.context_depth -= 1
+
+    class Stream:
+        """Records the context depth when it is destroyed: pycuda needs its context current."""
+
+        handle = 7
+
+        def synchronize(self) -> None:
+            pass
+
+        def __del__(self) -> None:
+            world.streams_destroyed.append(world.context_depth)
+
     def source_module(source: str, no_extern_c: bool = False) -> _KernelModule:
         world.compiles += 1
         raise RuntimeError("nvcc preprocessing failed: [Errno 2] No such file or directory: 'nvcc'")
@@ -443,9 +466,9 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
     ns: dict[str, Any] = {
         "init": lambda: None,
         "Device": Device,
-        "Context": types.SimpleNamespace(pop=lambda: None, get_device=lambda: Device(0)),
+        "Context": types.SimpleNamespace(pop=pop, get_device=lambda: Device(0)),
         "module_from_buffer": load_module,
-        "Stream": lambda: types.SimpleNamespace(handle=7, synchronize=lambda: None),
+        "Stream": Stream,
         "mem_alloc": DeviceAllocation,
         "pagelocked_empty": lambda shape, dtype: np.empty(shape, dtype),
         "memcpy_htod": htod,
