@@ -13,6 +13,7 @@ TensorRTTooOld on import under TensorRT before 10.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,13 +152,36 @@ def _set_precision(builder: trt.Builder, config: trt.IBuilderConfig, req: BuildR
         raise BuildError(f"{req.model}: int8 needs calibration images")
     batches = CalibrationBatches(req.calibration_images, req.preprocess, req.profile.opt[0])
     calibrator = EntropyCalibrator(batches, req.calibration_cache)
-    config.int8_calibrator = calibrator
-    if req.profile.dynamic:  # calibration runs at one shape, which TensorRT needs told
-        profile = builder.create_optimization_profile()
-        shape = _dims(req.profile.opt)
-        profile.set_shape(req.profile.input_name, shape, shape, shape)
-        config.set_calibration_profile(profile)
+    # Both calls are deprecated since TensorRT 10.1, through a DeprecationWarning Python hides
+    # by default; builds run one at a time, so catching it here touches no other build.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        config.int8_calibrator = calibrator
+        if req.profile.dynamic:  # calibration runs at one shape, which TensorRT needs told
+            profile = builder.create_optimization_profile()
+            shape = _dims(req.profile.opt)
+            profile.set_shape(req.profile.input_name, shape, shape, shape)
+            config.set_calibration_profile(profile)
+    _log_deprecations([w for w in caught if issubclass(w.category, DeprecationWarning)])
     return calibrator
+
+
+_said: set[str] = set()
+
+
+def _log_deprecations(found: list[warnings.WarningMessage]) -> None:
+    """Say once per process that calibrator INT8 goes away, in TensorRT's words and ours."""
+    text = "; ".join(sorted({str(w.message) for w in found}))
+    if not text or text in _said:
+        return
+    _said.add(text)
+    log.warning(
+        "TensorRT %s: calibrator-based INT8 (int8_calibrator, set_calibration_profile) is deprecated"
+        " and removed in TensorRT 11; the replacement is a model quantized explicitly with Q/DQ nodes"
+        " (TensorRT says: %s)",
+        trt.__version__,
+        text,
+    )
 
 
 def _configure(builder: trt.Builder, config: trt.IBuilderConfig, req: BuildRequest) -> None:

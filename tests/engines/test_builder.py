@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,22 @@ def test_int8_calibrates_from_the_folder_once_then_reuses_the_calibration_cache(
 
     _build(req)  # the same data: the saved table is read, no batch is fed again
     assert len(fake_gpu.calibration_batches) == 2
+
+
+def test_the_calibrator_deprecation_is_logged_once_and_not_left_hidden(
+    fake_gpu: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from edge.engines.options import BatchProfile
+
+    images = image_folder(tmp_path / "calib", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a DeprecationWarning escaping the builder fails the test
+        with caplog.at_level(logging.WARNING, logger="edge.engines"):
+            for opt in (1, 2):  # two builds (two engines), one line
+                _build(request(tmp_path, precision=_p("int8"), calibration_dir=images, batch=BatchProfile(1, opt, 4)))
+    said = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert len(said) == 1 and "TensorRT 10.3.0" in said[0] and "TensorRT 11" in said[0] and "Q/DQ" in said[0]
+    assert fake_gpu.builds == 2
 
 
 def test_a_failed_build_is_remembered_and_not_retried_until_its_inputs_change(fake_gpu: World, tmp_path: Path) -> None:
