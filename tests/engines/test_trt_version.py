@@ -32,7 +32,8 @@ def jetpack60(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     [
         ("10.3.0", None),
         ("10.0.1.6", None),
-        ("11.0.0", None),
+        ("10.13.3.9", None),
+        ("11.0.0", "TensorRT 11.0.0 found; edge's engine builder is written for TensorRT 10.x"),
         ("8.6.2", "TensorRT 8.6.2 found; edge needs TensorRT 10 or later: upgrade to JetPack 6.1 or later"),
         ("8.5.2.2", "TensorRT 8.5.2.2 found"),
         ("unknown", "TensorRT reports no usable version ('unknown')"),
