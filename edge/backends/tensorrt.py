@@ -222,7 +222,9 @@ class TensorRTBackend(Backend):
         return True
 
     def _label(self) -> str:
-        return self.engine_path.name if self.engine_path is not None else "TensorRT engine"
+        """The engine as the cache names it (``<model>/<key>.engine``), for log lines."""
+        p = self.engine_path
+        return f"{p.parent.name}/{p.name}" if p is not None else "TensorRT engine"
 
     def _gpu_preprocess(self, images: Sequence[npt.NDArray[np.uint8]], cfg: PreprocessConfig) -> list[Geometry]:
         dst = int(self._device[self._plan.input.name])
