@@ -260,3 +260,26 @@ def test_a_kernel_that_cannot_load_falls_back_to_cpu_preprocessing_once(
     assert "preprocessing on the CPU" in record.getMessage() and said in record.getMessage()
     assert fake_gpu.kernel_loads <= 1 and fake_gpu.compiles == 0
     be.close()
+
+
+def test_an_attribute_error_while_importing_a_backend_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What any TensorRT without an API a backend module subclasses at import would do.
+    import sys
+
+    from edge import backends
+    from edge.errors import BackendUnavailable
+
+    (tmp_path / "edge_old_runtime_backend.py").write_text(
+        """raise AttributeError("module 'tensorrt' has no attribute 'IProgressMonitor'")\n"""
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edge_old_runtime_backend", raising=False)
+    monkeypatch.setitem(backends._REGISTRY, "old", ("edge_old_runtime_backend", "Backend", "tensorrt"))
+    with pytest.raises(BackendUnavailable) as err:
+        backends.create_backend("old", tmp_path / "m.onnx")
+    assert str(err.value) == (
+        "backend 'old' does not work with the installed runtime (module 'tensorrt' has no attribute"
+        " 'IProgressMonitor'); install the version 'edge[tensorrt]' names"
+    )
