@@ -10,7 +10,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["edge", "edge.*"]),
-    package_data={"edge": ["py.typed"], "edge.service": ["edge.service.in", "edge.example.yaml"]},
+    package_data={
+        "edge": ["py.typed", "gpu/ptx/*.ptx"],
+        "edge.service": ["edge.service.in", "edge.example.yaml"],
+    },
     install_requires=[
         "numpy>=1.24",
         "onnx>=1.15",

@@ -4,7 +4,10 @@
 #   pip download --no-deps --no-binary pycuda -d .device-wheels pycuda 'pytools==2023.1.1' platformdirs typing_extensions
 # ), then runs the GPU tests (the kernel through pycuda, and edge's own launcher on a worker
 # thread) and the kernel's timing against the CPU path. Needs python3 with numpy, OpenCV and
-# pytest, nvcc and a GPU on that machine. Output goes to stdout; the build log to $OUT if set.
+# pytest, nvcc (to build pycuda only) and a GPU on that machine. The checks themselves run as
+# the service does: nvcc off PATH and no writable HOME, so the kernel must come from the
+# shipped PTX (edge/gpu/ptx/), and must match the CPU path within one 8-bit level (1/255).
+# Output goes to stdout; the build log to $OUT if set.
 set -u
 cd "$(dirname "$0")/.."
 out="${OUT:-/tmp}"
@@ -22,6 +25,10 @@ if ! python3 -m pip install --no-index --no-build-isolation --no-deps --target "
     exit 1
 fi
 export PYTHONPATH="$target:$PWD"
-python3 -c "import pycuda.driver as d; d.init(); print('pycuda', __import__('pycuda').VERSION_TEXT, 'on', d.Device(0).name())"
+# PATH without any directory that holds nvcc, and a HOME nothing can be written to.
+no_nvcc_path=$(printf '%s' "$PATH" | tr ':' '\n' | while read -r d; do [ -x "$d/nvcc" ] || printf '%s:' "$d"; done)
+export PATH="${no_nvcc_path%:}" HOME=/nonexistent
+if command -v nvcc >/dev/null; then echo "nvcc still on PATH: $(command -v nvcc)"; exit 1; fi
+python3 -c "import pycuda.driver as d; d.init(); print('pycuda', __import__('pycuda').VERSION_TEXT, 'on', d.Device(0).name(), 'sm', d.Device(0).compute_capability())"
 python3 -m pytest --noconftest -p no:cacheprovider -rs -q tests/gpu/
 python3 tools/bench_cuda_preprocess.py

@@ -10,6 +10,7 @@ against the CPU preprocessing (max difference <= 1/255) and times engine against
 
     python tools/jetson_selfcheck.py                 # all fixture models, fp16
     python tools/jetson_selfcheck.py --precision fp32 --runs 50 --images my_frames/
+    python tools/jetson_selfcheck.py --precision int8 --calibration my_frames/
 
 Exit status: 0 when everything agrees, 1 on any disagreement, 2 when it cannot run at all.
 """
@@ -173,30 +174,31 @@ def kernel_difference(spec: ModelSpec, images: Sequence[Image]) -> float:
     (one level is 1/scaling, divided by std when the model normalizes)."""
     import pycuda.driver as cuda
 
-    from edge.gpu.context import PrimaryContext
+    from edge.gpu.context import primary_context
     from edge.gpu.cuda_preprocess import CudaPreprocessor
 
     cfg = spec.preprocess
     level = np.full((3, 1, 1), 1.0 / cfg.scaling)
     if cfg.std is not None:
         level /= np.asarray(cfg.std).reshape(3, 1, 1)
-    ctx = PrimaryContext()
     worst = 0.0
-    try:
-        with ctx.active():
-            pre = CudaPreprocessor(cfg)
-            stream = cuda.Stream()
-            dst = cuda.mem_alloc(3 * cfg.width * cfg.height * 4)
+    with primary_context().active():
+        pre = CudaPreprocessor(cfg)  # the shipped PTX, as the service loads it: no nvcc needed
+        stream = cuda.Stream()
+        dst = cuda.mem_alloc(3 * cfg.width * cfg.height * 4)
+        try:
             out = np.empty((3, cfg.height, cfg.width), np.float32)
             for image in images:
                 pre.run([image], int(dst), stream)
                 cuda.memcpy_dtoh_async(out, dst, stream)
                 stream.synchronize()
                 worst = max(worst, float((np.abs(out - preprocess([image], cfg)[0][0]) / level).max()))
+        finally:
+            # Everything that belongs to the context goes while it is current: pycuda cannot
+            # clean up a stream or a module after its context was popped.
             pre.close()
             dst.free()
-    finally:
-        ctx.release()
+            del stream
     return worst
 
 
@@ -230,7 +232,9 @@ def check_model(path: Path, args: argparse.Namespace) -> Row:
     images = load_images(task, args.images, args.count)
     params = InferenceParams(confidence=CANDIDATE)
     bar = TextProgressBar(sys.stderr)
-    trt = TensorRTBackend(spec.onnx_path, engine_dir=args.engines, precision=args.precision, progress=bar)
+    trt = TensorRTBackend(
+        spec.onnx_path, engine_dir=args.engines, precision=args.precision, calibration=args.calibration, progress=bar
+    )
     bar.close()
     ort = OnnxRuntimeBackend(spec.onnx_path)
     names = [o.name for o in ort.outputs]
@@ -296,9 +300,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ap.add_argument("--images", type=Path, help="images to compare on (default: generated shapes scenes)")
     ap.add_argument("--count", type=int, default=8, help="images per model (default 8)")
     ap.add_argument("--precision", default="fp16", choices=["fp32", "fp16", "int8"])
+    ap.add_argument(
+        "--calibration", type=Path, metavar="DIR", help="int8: a folder of representative images to calibrate on"
+    )
     ap.add_argument("--engines", type=Path, help="engine cache (default: the usual one)")
     ap.add_argument("--runs", type=int, default=30, help="timed runs per backend (default 30)")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if (args.precision == "int8") != (args.calibration is not None):
+        ap.error("--precision int8 and --calibration DIR go together (int8 calibrates on the folder's images)")
+    return args
 
 
 def main(argv: Sequence[str]) -> int:

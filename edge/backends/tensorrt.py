@@ -33,7 +33,7 @@ from edge.engines.progress import ProgressSnapshot, ProgressTracker
 from edge.engines.store import EngineStore
 from edge.engines.trt_log import RecordingLogger
 from edge.errors import EdgeError
-from edge.gpu.context import PrimaryContext
+from edge.gpu.context import primary_context
 from edge.models import load_spec
 from edge.models.onnx_file import TensorInfo
 from edge.preprocess import Geometry, PreprocessConfig, preprocess
@@ -75,9 +75,10 @@ class TensorRTBackend(Backend):
         progress: Callable[[ProgressSnapshot], None] | None = None,
     ) -> None:
         self._closed = True  # until everything below exists, close() has nothing to free
-        self._ctx = PrimaryContext(device)
+        self._ctx = primary_context(device)
         self._logger = RecordingLogger()
         self._pre: Any = None
+        self._pre_unavailable = False  # the kernel failed to load once: CPU preprocessing from then on
         self.engine_path: Path | None = Path(engine) if engine is not None else None
         try:
             with self._ctx.active():
@@ -91,7 +92,7 @@ class TensorRTBackend(Backend):
                     self._engine = self._from_cache(onnx_path, options, engine_dir, device, progress)
                 self._setup()
         except BaseException:
-            self._ctx.release()
+            self._free()
             raise
         self._closed = False
 
@@ -189,8 +190,8 @@ class TensorRTBackend(Backend):
         """Preprocess BGR frames on the GPU and run them; returns outputs and geometries."""
         self._check_open()
         inp = self._plan.input
-        if inp.dtype != np.float32 or inp.max_shape[2:] != (cfg.height, cfg.width):
-            batch, geoms = preprocess(images, cfg)  # an fp16 or odd-sized input: the CPU path
+        if inp.dtype != np.float32 or inp.max_shape[2:] != (cfg.height, cfg.width) or not self._preprocessor(cfg):
+            batch, geoms = preprocess(images, cfg)  # an fp16 or odd-sized input, or no kernel: the CPU path
             return self.infer(batch), geoms
         parts, geoms = [], []
         for s in range(0, len(images), self.max_batch):
@@ -200,13 +201,32 @@ class TensorRTBackend(Backend):
                 parts.append(self._execute(len(chunk), self._rows(len(chunk))))
         return _join(parts), geoms
 
-    def _gpu_preprocess(self, images: Sequence[npt.NDArray[np.uint8]], cfg: PreprocessConfig) -> list[Geometry]:
-        if self._pre is None or self._pre.cfg != cfg:
-            from edge.gpu.cuda_preprocess import CudaPreprocessor
+    def _preprocessor(self, cfg: PreprocessConfig) -> bool:
+        """Make the GPU preprocessor for ``cfg``; False (said once) if its kernel cannot load."""
+        if self._pre_unavailable:
+            return False
+        if self._pre is not None and self._pre.cfg == cfg:
+            return True
+        from edge.gpu.cuda_preprocess import CudaPreprocessor
 
+        with self._ctx.active():
             if self._pre is not None:
                 self._pre.close()
-            self._pre = CudaPreprocessor(cfg)
+                self._pre = None
+            try:
+                self._pre = CudaPreprocessor(cfg)
+            except EdgeError as exc:  # KernelUnavailable: never worth retrying for each batch
+                self._pre_unavailable = True
+                log.warning("%s: preprocessing on the CPU: %s", self._label(), exc)
+                return False
+        return True
+
+    def _label(self) -> str:
+        """The engine as the cache names it (``<model>/<key>.engine``), for log lines."""
+        p = self.engine_path
+        return f"{p.parent.name}/{p.name}" if p is not None else "TensorRT engine"
+
+    def _gpu_preprocess(self, images: Sequence[npt.NDArray[np.uint8]], cfg: PreprocessConfig) -> list[Geometry]:
         dst = int(self._device[self._plan.input.name])
         geoms: list[Geometry] = self._pre.run(images, dst, self._stream)
         pad_rows = self._rows(len(images)) - len(images)
@@ -245,19 +265,23 @@ class TensorRTBackend(Backend):
         if self._closed:
             return
         self._closed = True
+        self._free()
+
+    def _free(self) -> None:
+        """Release what exists of the device state, in order; the primary context stays retained."""
         with self._ctx.active():
             if self._pre is not None:
                 self._pre.close()
-            for d in self._device.values():
+                self._pre = None
+            for d in getattr(self, "_device", {}).values():
                 d.free()
-            self._device.clear()
-            self._host.clear()
+            self._device = {}
+            self._host = {}
             self._stream = None  # destroyed while its context is current, not later by the GC
             # Context before engine before runtime: each holds resources of the next.
-            del self._context
-            del self._engine
-            del self._runtime
-        self._ctx.release()
+            for name in ("_context", "_engine", "_runtime"):
+                if hasattr(self, name):
+                    delattr(self, name)
 
 
 def _join(parts: list[list[Array]]) -> list[Array]:

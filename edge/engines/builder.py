@@ -6,12 +6,14 @@ profile, the timing cache), report progress through ``IProgressMonitor``, and tu
 result into a BuildError carrying TensorRT's own log lines. Everything it decides is decided
 before, in plain Python (options, profile, key); see ``compile.py``.
 
-Imports TensorRT at module level: import this module only where TensorRT is required.
+Imports TensorRT at module level: import this module only where TensorRT is required. Raises
+TensorRTTooOld on import under TensorRT before 10.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +25,19 @@ from edge.engines.compile import BuildRequest
 from edge.engines.errors import BuildCancelled, BuildError
 from edge.engines.options import Precision
 from edge.engines.progress import ProgressTracker
-from edge.engines.store import atomic_write
+from edge.engines.store import atomic_write, move_aside
 from edge.engines.trt_log import RecordingLogger
+from edge.engines.trt_version import require_supported
+from edge.errors import first_line
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 log = logging.getLogger("edge.engines")
+
+# Before the classes below subclass TensorRT 10 types: TensorRT 8.6 (JetPack 6.0) has no
+# IProgressMonitor, and a one-line TensorRTTooOld beats an AttributeError at import.
+require_supported(trt)
 
 
 class ProgressMonitor(trt.IProgressMonitor):
@@ -144,13 +152,36 @@ def _set_precision(builder: trt.Builder, config: trt.IBuilderConfig, req: BuildR
         raise BuildError(f"{req.model}: int8 needs calibration images")
     batches = CalibrationBatches(req.calibration_images, req.preprocess, req.profile.opt[0])
     calibrator = EntropyCalibrator(batches, req.calibration_cache)
-    config.int8_calibrator = calibrator
-    if req.profile.dynamic:  # calibration runs at one shape, which TensorRT needs told
-        profile = builder.create_optimization_profile()
-        shape = _dims(req.profile.opt)
-        profile.set_shape(req.profile.input_name, shape, shape, shape)
-        config.set_calibration_profile(profile)
+    # Both calls are deprecated since TensorRT 10.1, through a DeprecationWarning Python hides
+    # by default; builds run one at a time, so catching it here touches no other build.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        config.int8_calibrator = calibrator
+        if req.profile.dynamic:  # calibration runs at one shape, which TensorRT needs told
+            profile = builder.create_optimization_profile()
+            shape = _dims(req.profile.opt)
+            profile.set_shape(req.profile.input_name, shape, shape, shape)
+            config.set_calibration_profile(profile)
+    _log_deprecations([w for w in caught if issubclass(w.category, DeprecationWarning)])
     return calibrator
+
+
+_said: set[str] = set()
+
+
+def _log_deprecations(found: list[warnings.WarningMessage]) -> None:
+    """Say once per process that calibrator INT8 goes away, in TensorRT's words and ours."""
+    text = "; ".join(sorted({str(w.message) for w in found}))
+    if not text or text in _said:
+        return
+    _said.add(text)
+    log.warning(
+        "TensorRT %s: calibrator-based INT8 (int8_calibrator, set_calibration_profile) is deprecated"
+        " and removed in TensorRT 11; the replacement is a model quantized explicitly with Q/DQ nodes"
+        " (TensorRT says: %s)",
+        trt.__version__,
+        text,
+    )
 
 
 def _configure(builder: trt.Builder, config: trt.IBuilderConfig, req: BuildRequest) -> None:
@@ -174,13 +205,35 @@ def _configure(builder: trt.Builder, config: trt.IBuilderConfig, req: BuildReque
 
 def _load_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:
     data = path.read_bytes() if path.is_file() else b""
-    if config.set_timing_cache(config.create_timing_cache(data), False):
-        if data:
+    if data:
+        problem = _try_timing_cache(config, data)
+        if problem is None:
             log.info("reusing timing cache %s", path)
-        return
-    # A cache from another TensorRT or GPU, or a damaged file: start an empty one.
-    log.warning("timing cache %s does not fit this TensorRT/GPU; starting a new one", path)
-    config.set_timing_cache(config.create_timing_cache(b""), False)
+            return
+        # A cache from another TensorRT or GPU, or a damaged file: keep it aside, start afresh.
+        try:
+            where = f"moved aside to {move_aside(path).name}"
+        except OSError as exc:
+            where = f"could not move it aside: {exc}"
+        log.warning("timing cache %s %s (%s); starting a new one", path, problem, where)
+    fresh = config.create_timing_cache(b"")
+    if fresh is None or not config.set_timing_cache(fresh, False):
+        log.warning("TensorRT refused an empty timing cache; building without one")
+
+
+def _try_timing_cache(config: trt.IBuilderConfig, data: bytes) -> str | None:
+    """None if TensorRT takes ``data`` as the timing cache, else why not.
+
+    ``create_timing_cache`` returns None for bytes it cannot read, and ``set_timing_cache``
+    raises when handed that None; either means the same as a refusal: start a fresh cache.
+    """
+    try:
+        cache = config.create_timing_cache(data)
+        if cache is None:
+            return "is unreadable"
+        return None if config.set_timing_cache(cache, False) else "does not fit this TensorRT/GPU"
+    except Exception as exc:
+        return f"is unreadable ({first_line(exc)})"
 
 
 def _save_timing_cache(config: trt.IBuilderConfig, path: Path) -> None:
@@ -198,14 +251,10 @@ def build_engine(req: BuildRequest, tracker: ProgressTracker) -> bytes:
     """
     if req.options.precision is not Precision.INT8:
         return _build(req, tracker)
-    from edge.gpu.context import PrimaryContext
+    from edge.gpu.context import primary_context
 
-    ctx = PrimaryContext()
-    try:
-        with ctx.active():
-            return _build(req, tracker)
-    finally:
-        ctx.release()
+    with primary_context().active():
+        return _build(req, tracker)
 
 
 def _build(req: BuildRequest, tracker: ProgressTracker) -> bytes:

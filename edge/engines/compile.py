@@ -73,7 +73,7 @@ def plan_build(
     name = safe_name(model or spec.name)
     pre = spec.preprocess
     profile = plan_profile(spec.inputs[0], options.batch, (pre.height, pre.width))
-    onnx_sha = hashes.sha256(spec.onnx_path)
+    onnx_sha = hashes.model_sha256(spec.onnx_path)  # with any external-data files
     calib_sha, calib_cache = None, None
     images: tuple[Path, ...] = ()
     if options.precision is Precision.INT8 and options.calibration_dir is not None:

@@ -6,6 +6,7 @@ import importlib
 from types import ModuleType
 
 from edge.engines.key import DeviceInfo
+from edge.engines.trt_version import require_supported
 from edge.errors import BackendUnavailable
 
 
@@ -26,8 +27,9 @@ def _require(name: str) -> ModuleType:
 
 def detect_device(index: int = 0) -> DeviceInfo:
     """Ask TensorRT and CUDA (through pycuda) what this machine has; BackendUnavailable if either
-    is missing or no GPU answers."""
+    is missing or no GPU answers; TensorRTTooOld for TensorRT before 10 (JetPack 6.0)."""
     trt = _require("tensorrt")
+    version = require_supported(trt)
     cuda = _require("pycuda.driver")
     try:
         cuda.init()
@@ -36,4 +38,4 @@ def detect_device(index: int = 0) -> DeviceInfo:
         major, minor = dev.compute_capability()
     except Exception as exc:  # pycuda.driver.Error and friends carry the CUDA error text
         raise BackendUnavailable(f"no usable CUDA device {index}: {exc}") from None
-    return DeviceInfo(str(trt.__version__), name, (int(major), int(minor)))
+    return DeviceInfo(version, name, (int(major), int(minor)))

@@ -1,6 +1,7 @@
 """The engine cache key: every input that changes what TensorRT builds, and nothing else.
 
-An engine is valid only for the exact ONNX bytes, TensorRT version and GPU it was built with
+An engine is valid only for the exact ONNX bytes (with those of its external-data files, for
+a model over 2 GB saved with ``onnx.external_data_helper``), TensorRT version and GPU it was built with
 (a JetPack upgrade changes the TensorRT version, so old engines are simply not found), and
 for the precision, DLA core, calibration data, optimization profile, builder flags and
 workspace it was built under. The key is a digest of those fields in canonical JSON; the
@@ -125,6 +126,35 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def external_data_locations(onnx_path: Path) -> tuple[str, ...]:
+    """The ``location`` of every external-data file the model's tensors refer to, sorted.
+
+    Reads the graph only (not the weights): initializers, sparse initializers, tensor
+    attributes (Constant nodes) and subgraphs (If, Loop, Scan) at any depth.
+    """
+    import onnx
+
+    try:
+        model = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception as exc:  # DecodeError, OSError: a file that is not an ONNX model
+        raise EngineError(f"cannot read {onnx_path.name} as an ONNX model: {exc}") from None
+    found: set[str] = set()
+    graphs = [model.graph]
+    while graphs:
+        g = graphs.pop()
+        tensors = list(g.initializer)
+        for sparse in g.sparse_initializer:
+            tensors += [sparse.values, sparse.indices]
+        for node in g.node:
+            for attr in node.attribute:
+                tensors += [attr.t, *attr.tensors] if attr.HasField("t") else list(attr.tensors)
+                graphs += [attr.g, *attr.graphs] if attr.HasField("g") else list(attr.graphs)
+        for t in tensors:
+            if t.data_location == onnx.TensorProto.EXTERNAL:
+                found.update(e.value for e in t.external_data if e.key == "location")
+    return tuple(sorted(found))
+
+
 class FileHashCache:
     """sha256 of files, remembered while their size and mtime stay the same.
 
@@ -135,10 +165,15 @@ class FileHashCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._known: dict[tuple[str, int, int], str] = {}
+        self._locations: dict[tuple[str, int, int], tuple[str, ...]] = {}
+
+    @staticmethod
+    def _ident(path: Path) -> tuple[str, int, int]:
+        st = path.stat()
+        return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
     def sha256(self, path: Path) -> str:
-        st = path.stat()
-        ident = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        ident = self._ident(path)
         with self._lock:
             if ident in self._known:
                 return self._known[ident]
@@ -146,6 +181,29 @@ class FileHashCache:
         with self._lock:
             self._known[ident] = digest
         return digest
+
+    def model_sha256(self, onnx_path: Path) -> str:
+        """The ONNX file's sha256; for a model with external data, a digest of the file's and
+        every external-data file's sha256 (so replacing the weights gives another key)."""
+        ident = self._ident(onnx_path)
+        with self._lock:
+            locations = self._locations.get(ident)
+        if locations is None:
+            locations = external_data_locations(onnx_path)
+            with self._lock:
+                self._locations[ident] = locations
+        digest = self.sha256(onnx_path)
+        if not locations:
+            return digest  # the same key as before external data was considered
+        h = hashlib.sha256(f"onnx {digest}\n".encode())
+        for loc in locations:
+            data = onnx_path.parent / loc
+            if not data.is_file():
+                raise EngineError(
+                    f"{onnx_path.name} keeps weights in {loc}, which is missing; put it next to the model file"
+                )
+            h.update(f"external {loc} {self.sha256(data)}\n".encode())
+        return h.hexdigest()
 
 
 FILE_HASHES = FileHashCache()

@@ -82,6 +82,12 @@ class BuildOptions:
             raise EdgeError(f"DLA core must be 0 or more, got {self.dla_core}")
         if self.dla_core is not None and self.precision is Precision.FP32:
             raise EdgeError("the DLA runs fp16 or int8 layers only; use precision fp16 or int8 with a DLA core")
+        if self.dla_core is not None and self.batch is not None and self.batch.min != self.batch.max:
+            # The DLA has no dynamic shapes: TensorRT would quietly build a GPU engine instead.
+            raise EdgeError(
+                f"a DLA core needs a fixed batch, got the profile {self.batch}; use one batch size"
+                f" (--batch {self.batch.opt}, or batch: {self.batch.opt} in the tensorrt section)"
+            )
         if self.workspace_mib is not None and self.workspace_mib <= 0:
             raise EdgeError(f"workspace must be a positive number of MiB, got {self.workspace_mib}")
         if self.calibration_images < 1:

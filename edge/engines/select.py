@@ -1,4 +1,4 @@
-"""``backend: auto``: TensorRT where it imports, ONNX Runtime otherwise, said once in the log."""
+"""``backend: auto``: TensorRT 10 where it imports, ONNX Runtime otherwise, said once in the log."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from types import ModuleType
 
+from edge.engines.trt_version import tensorrt_version, version_problem
 from edge.errors import BackendUnavailable
 
 log = logging.getLogger("edge.engines")
@@ -45,7 +46,11 @@ class BackendResolver:
         except Exception as exc:  # ImportError, or a broken install raising OSError/RuntimeError
             log.warning("backend auto: TensorRT not usable here (%s); using onnxruntime", exc)
             return "onnxruntime"
-        version = getattr(modules[0], "__version__", "?")
+        version = tensorrt_version(modules[0])
+        problem = version_problem(version)  # JetPack 6.0's TensorRT 8.6 imports but cannot run edge's engines
+        if problem is not None:
+            log.warning("backend auto: %s; using onnxruntime", problem)
+            return "onnxruntime"
         log.warning("backend auto: TensorRT %s found; using tensorrt", version)
         return "tensorrt"
 

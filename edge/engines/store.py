@@ -166,17 +166,11 @@ class EngineStore:
 
     def quarantine(self, model: str, digest: str, reason: str) -> list[Path]:
         """Move an entry's files aside (kept for inspection, removed by ``prune``)."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = _stamp()
         moved = []
         for path in (self.engine_path(model, digest), self.manifest_path(model, digest)):
             if path.exists():
-                target = path.with_name(f"{path.name}.corrupt-{stamp}")
-                n = 1
-                while target.exists():
-                    target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-                    n += 1
-                os.replace(path, target)
-                moved.append(target)
+                moved.append(move_aside(path, stamp))
         if moved:
             note = moved[0].with_name(f"{moved[0].name}.reason.txt")
             atomic_write(note, (reason.rstrip() + "\n").encode())
@@ -235,6 +229,22 @@ class EngineStore:
             except (EngineError, OSError, UnicodeDecodeError):
                 out.append((path, None))
         return out
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def move_aside(path: Path, stamp: str | None = None) -> Path:
+    """Rename ``path`` to ``<name>.corrupt-<time>`` (kept for inspection, removed by ``prune``)."""
+    stamp = stamp or _stamp()
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.replace(path, target)
+    return target
 
 
 def file_age_days(path: Path, now: float | None = None) -> float:

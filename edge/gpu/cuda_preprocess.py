@@ -4,6 +4,9 @@ For each frame of a batch: copy it into a pinned staging buffer, start an asynch
 to a device buffer, and launch the kernel that writes the frame's normalized CHW planes
 straight into the engine's input buffer. Everything is queued on the caller's stream, so the
 copies overlap with the work already queued. Needs a current CUDA context (see ``context``).
+
+The kernel is loaded from the shipped PTX (``edge.gpu.ptx``): no compiler and no writable
+home are needed at run time. Construction raises KernelUnavailable when it cannot be loaded.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import EdgeError
-from edge.gpu.kernel import BLOCK, KERNEL_NAME, KERNEL_SOURCE, KernelParams, grid_for
+from edge.gpu.kernel import BLOCK, KERNEL_NAME, KernelParams, grid_for
+from edge.gpu.ptx import KernelUnavailable, load_ptx, variant_for
 from edge.preprocess import Geometry, PreprocessConfig, plan_geometry
 
 
@@ -48,13 +52,10 @@ class CudaPreprocessor:
 
     def __init__(self, cfg: PreprocessConfig) -> None:
         import pycuda.driver as cuda
-        from pycuda.compiler import SourceModule
 
         self.cfg = cfg
         self._cuda: Any = cuda
-        # The source declares its own extern "C"; pycuda must not wrap it in another.
-        self._module: Any = SourceModule(KERNEL_SOURCE, no_extern_c=True)
-        self._fn: Any = self._module.get_function(KERNEL_NAME)
+        self._module, self._fn = load_kernel(cuda)
         self._slots: list[_Slot] = []
         self._plane_bytes = 3 * cfg.width * cfg.height * 4
 
@@ -89,3 +90,16 @@ class CudaPreprocessor:
             slot.free()
         self._slots.clear()
         self._fn = self._module = None
+
+
+def load_kernel(cuda: Any) -> tuple[Any, Any]:
+    """The kernel's module and function in the current context, JIT-compiled by the driver
+    from the shipped PTX for this GPU."""
+    try:
+        major, minor = cuda.Context.get_device().compute_capability()
+        module = cuda.module_from_buffer(load_ptx(variant_for((int(major), int(minor)))))
+        return module, module.get_function(KERNEL_NAME)
+    except KernelUnavailable:
+        raise
+    except Exception as exc:  # pycuda.driver.Error: the driver refused the PTX (ISA too new, bad file)
+        raise KernelUnavailable(f"the CUDA driver cannot load the preprocessing kernel: {exc}") from None

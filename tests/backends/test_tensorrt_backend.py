@@ -6,6 +6,7 @@ actually copied to the fake device, so wrong offsets, sizes or shapes show as wr
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -113,15 +114,19 @@ def test_an_engine_tensorrt_refuses_carries_its_log_lines(fake_gpu: World, tmp_p
         TensorRTBackend(tmp_path / "m.onnx", engine=bad)
     assert "\n" not in str(err.value)
     assert err.value.details and err.value.details[0].startswith("[E] 1: [stdArchiveReader.cpp")
-    assert fake_gpu.contexts_retained == fake_gpu.contexts_released == 1
+    assert fake_gpu.contexts_retained == 1 and fake_gpu.contexts_released == 0
 
 
-def test_close_frees_every_buffer_and_the_context(fake_gpu: World, tmp_path: Path) -> None:
+def test_close_frees_every_buffer_and_keeps_the_one_primary_context(fake_gpu: World, tmp_path: Path) -> None:
     be = _open(fake_gpu, tmp_path)
     assert len(fake_gpu.memory) == 3
     be.close()
     be.close()  # twice is harmless
-    assert fake_gpu.memory == {} and fake_gpu.contexts_released == 1
+    assert fake_gpu.memory == {} and fake_gpu.contexts_released == 0
+    assert fake_gpu.streams_destroyed == [1] and fake_gpu.context_depth == 0  # the stream went while current
+    again = _open(fake_gpu, tmp_path)  # (a daemon reloading its models, from another thread)
+    again.close()
+    assert fake_gpu.contexts_retained == 1, "one retained primary context per process, not one per backend"
     with pytest.raises(EdgeError, match="closed"):
         be.infer(_batch(1))
 
@@ -174,3 +179,107 @@ def test_a_cached_engine_tensorrt_refuses_is_moved_aside_and_rebuilt(fake_gpu: W
     assert "magicTagRead" in reason
     assert EngineStore(engines).failure("det", be.engine_path.stem) is None
     be.close()
+
+
+def _frames(n: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (40 + 7 * i, 50 + 3 * i, 3), dtype=np.uint8) for i in range(n)]
+
+
+@pytest.mark.parametrize(("capability", "target"), [((8, 7), b".target sm_87"), ((7, 5), b".target sm_50")])
+def test_gpu_preprocessing_loads_the_shipped_ptx_without_a_compiler_or_a_home(
+    cpu_kernel_in_fake_gpu: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capability: tuple[int, int],
+    target: bytes,
+) -> None:
+    world = cpu_kernel_in_fake_gpu
+    world.capability = capability
+    monkeypatch.setenv("PATH", str(tmp_path / "no-nvcc-here"))  # the systemd unit's PATH has no nvcc
+    monkeypatch.setenv("HOME", "/nonexistent")  # ProtectHome=yes: no cache directory
+    be = _open(world, tmp_path)
+    cfg = PreprocessConfig(HW, HW, ResizeMode.LETTERBOX)
+    for seed in (1, 2):
+        frames = _frames(2, seed)
+        outputs, _ = be.infer_images(frames, cfg)
+        for got, want in zip(outputs, be.infer(preprocess(frames, cfg)[0])):
+            np.testing.assert_array_equal(got, want)
+    assert world.compiles == 0 and world.kernel_loads == 1
+    assert target in world.loaded_ptx[0] and world.loaded_ptx[0].endswith(b"\0")
+
+
+def _no_ptx_files(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from edge.gpu import ptx
+
+    monkeypatch.setattr(ptx, "PTX_DIR", tmp_path / "missing")
+
+
+def _driver_refuses(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    world.kernel_load_error = "cuModuleLoadDataEx failed: the provided PTX was compiled with an unsupported toolchain."
+
+
+def _stale_ptx(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from edge.gpu import ptx
+
+    monkeypatch.setattr(ptx, "PTX_DIR", tmp_path)
+    for v in ptx.VARIANTS:
+        v.path.write_text("// edge-ptx: source_sha256 " + "0" * 64 + "\n", encoding="ascii")
+
+
+@pytest.mark.parametrize(
+    ("breakage", "said"),
+    [
+        (_no_ptx_files, "cannot read the shipped kernel"),
+        (_driver_refuses, "unsupported toolchain"),
+        (_stale_ptx, "is stale"),
+    ],
+    ids=["missing", "refused", "stale"],
+)
+def test_a_kernel_that_cannot_load_falls_back_to_cpu_preprocessing_once(
+    fake_gpu: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    breakage: Any,
+    said: str,
+) -> None:
+    breakage(fake_gpu, monkeypatch, tmp_path)
+    be = _open(fake_gpu, tmp_path)
+    cfg = PreprocessConfig(HW, HW, ResizeMode.LETTERBOX)
+    with caplog.at_level(logging.WARNING, logger="edge.tensorrt"):
+        for seed in (1, 2, 3):  # the model keeps serving, batch after batch
+            frames = _frames(3, seed)
+            outputs, geoms = be.infer_images(frames, cfg)
+            batch, cpu_geoms = preprocess(frames, cfg)
+            assert geoms == cpu_geoms
+            for got, want in zip(outputs, be.infer(batch)):
+                np.testing.assert_array_equal(got, want)
+        be.infer_images(_frames(1, 4), PreprocessConfig(HW, HW, ResizeMode.STRETCH))  # another config: no retry
+    (record,) = caplog.records
+    assert "preprocessing on the CPU" in record.getMessage() and said in record.getMessage()
+    assert fake_gpu.kernel_loads <= 1 and fake_gpu.compiles == 0
+    be.close()
+
+
+def test_an_attribute_error_while_importing_a_backend_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What any TensorRT without an API a backend module subclasses at import would do.
+    import sys
+
+    from edge import backends
+    from edge.errors import BackendUnavailable
+
+    (tmp_path / "edge_old_runtime_backend.py").write_text(
+        """raise AttributeError("module 'tensorrt' has no attribute 'IProgressMonitor'")\n"""
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "edge_old_runtime_backend", raising=False)
+    monkeypatch.setitem(backends._REGISTRY, "old", ("edge_old_runtime_backend", "Backend", "tensorrt"))
+    with pytest.raises(BackendUnavailable) as err:
+        backends.create_backend("old", tmp_path / "m.onnx")
+    assert str(err.value) == (
+        "backend 'old' does not work with the installed runtime (module 'tensorrt' has no attribute"
+        " 'IProgressMonitor'); install the version 'edge[tensorrt]' names"
+    )

@@ -12,6 +12,7 @@ import ctypes
 import enum
 import sys
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,13 @@ import numpy as np
 import pytest
 
 # Modules that import tensorrt/pycuda at module level: dropped so they re-import the fakes.
-_DEPENDENTS = ("edge.engines.trt_log", "edge.engines.builder", "edge.backends.tensorrt", "edge.gpu.cuda_preprocess")
+_DEPENDENTS = (
+    "edge.engines.trt_log",
+    "edge.engines.builder",
+    "edge.backends.tensorrt",
+    "edge.gpu.cuda_preprocess",
+    "edge.gpu.context",  # its process-wide context would outlive the fake it was retained from
+)
 
 
 class Severity(enum.IntEnum):
@@ -96,12 +103,21 @@ class World:
     freed: int = 0
     contexts_retained: int = 0
     contexts_released: int = 0
-    kernel: Any = None  # the CPU build of the preprocessing kernel, for SourceModule
+    kernel: Any = None  # the CPU build of the preprocessing kernel, run by the loaded PTX module
+    tensorrt_version: str = "10.3.0"  # "8.6.2" looks like JetPack 6.0: no IProgressMonitor
+    timing_unusable: bool = False  # create_timing_cache returns None for non-empty bytes
+    kernel_load_error: str | None = None  # module_from_buffer raises this (a PTX the driver refuses)
+    loaded_ptx: list[bytes] = field(default_factory=list)
+    kernel_loads: int = 0  # module_from_buffer calls, failed ones included
+    compiles: int = 0  # SourceModule calls: the shipped path must make none
+    capability: tuple[int, int] = (8, 7)  # Orin
+    context_depth: int = 0  # pushes minus pops of the primary context
+    streams_destroyed: list[int] = field(default_factory=list)  # context depth at each stream's end
 
 
 def make_tensorrt(world: World) -> types.ModuleType:
     trt = types.ModuleType("tensorrt")
-    trt.__version__ = "10.3.0"  # type: ignore[attr-defined]
+    trt.__version__ = world.tensorrt_version  # type: ignore[attr-defined]
     trt.__file__ = "/fake/tensorrt/__init__.py"
     ns: dict[str, Any] = {
         "DataType": DataType,
@@ -124,7 +140,9 @@ def make_tensorrt(world: World) -> types.ModuleType:
     class IInt8EntropyCalibrator2:
         pass
 
-    ns.update(ILogger=ILogger, IProgressMonitor=IProgressMonitor, IInt8EntropyCalibrator2=IInt8EntropyCalibrator2)
+    ns.update(ILogger=ILogger, IInt8EntropyCalibrator2=IInt8EntropyCalibrator2)
+    if int(world.tensorrt_version.split(".")[0]) >= 10:  # TensorRT 8.6 has no progress monitor
+        ns.update(IProgressMonitor=IProgressMonitor)
     ns.update(_builder_classes(world))
     ns.update(_runtime_classes(world))
     for k, v in ns.items():
@@ -166,7 +184,7 @@ def _builder_classes(world: World) -> dict[str, Any]:
             self.DLA_core = -1
             self.profiles: list[_Profile] = []
             self.calibration_profile: _Profile | None = None
-            self.int8_calibrator: Any = None
+            self._calibrator: Any = None
             self.progress_monitor: Any = None
             self.timing: _TimingCache | None = None
 
@@ -180,15 +198,30 @@ def _builder_classes(world: World) -> dict[str, Any]:
             self.profiles.append(p)
             return len(self.profiles) - 1
 
+        # Deprecated since TensorRT 10.1, as a Python DeprecationWarning like the real bindings.
+        @property
+        def int8_calibrator(self) -> Any:
+            return self._calibrator
+
+        @int8_calibrator.setter
+        def int8_calibrator(self, value: Any) -> None:
+            warnings.warn("Use Explicit Quantization instead.", DeprecationWarning, stacklevel=2)
+            self._calibrator = value
+
         def set_calibration_profile(self, p: _Profile) -> bool:
+            warnings.warn("Use Explicit Quantization instead.", DeprecationWarning, stacklevel=2)
             self.calibration_profile = p
             return True
 
-        def create_timing_cache(self, data: bytes) -> _TimingCache:
+        def create_timing_cache(self, data: bytes) -> _TimingCache | None:
             world.timing_loaded.append(bytes(data))
+            if world.timing_unusable and data:
+                return None  # the binding's answer to bytes it cannot deserialize
             return _TimingCache(bytes(data))
 
         def set_timing_cache(self, cache: _TimingCache, ignore_mismatch: bool) -> bool:
+            if cache is None:  # pybind11 refuses None for the ITimingCache reference
+                raise TypeError("set_timing_cache(): incompatible function arguments")
             ok = world.timing_accept or not cache.data
             self.timing = cache if ok else None
             return ok
@@ -234,7 +267,7 @@ def _builder_classes(world: World) -> dict[str, Any]:
                     if not mon.step_complete(name, i):
                         return None  # TensorRT stops the build when the monitor says so
                 mon.phase_finish(name)
-            cal = config.int8_calibrator
+            cal = config._calibrator
             if cal is not None and cal.read_calibration_cache() is None:
                 while ptrs := cal.get_batch(["images"]):
                     world.calibration_batches.append(_read(world, ptrs[0], cal.get_batch_size()))
@@ -372,7 +405,7 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
 
     class PrimaryCtx:
         def push(self) -> None:
-            pass
+            world.context_depth += 1
 
         def detach(self) -> None:
             world.contexts_released += 1
@@ -385,7 +418,7 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
             return "Orin (fake)"
 
         def compute_capability(self) -> tuple[int, int]:
-            return (8, 7)
+            return world.capability
 
         def retain_primary_context(self) -> PrimaryCtx:
             world.contexts_retained += 1
@@ -404,11 +437,38 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
         buf, off = _locate(world, int(ptr))
         buf[off : off + count] = bytes([value]) * count
 
+    def load_module(buffer: bytes, options: Any = None, message_handler: Any = None) -> _KernelModule:
+        world.kernel_loads += 1
+        if world.kernel_load_error is not None:
+            raise RuntimeError(world.kernel_load_error)
+        world.loaded_ptx.append(bytes(buffer))
+        return _KernelModule(world)
+
+    def pop() -> None:
+        assert world.context_depth > 0, "pop without a pushed context"
+        world.context_depth -= 1
+
+    class Stream:
+        """Records the context depth when it is destroyed: pycuda needs its context current."""
+
+        handle = 7
+
+        def synchronize(self) -> None:
+            pass
+
+        def __del__(self) -> None:
+            world.streams_destroyed.append(world.context_depth)
+
+    def source_module(source: str, no_extern_c: bool = False) -> _KernelModule:
+        world.compiles += 1
+        raise RuntimeError("nvcc preprocessing failed: [Errno 2] No such file or directory: 'nvcc'")
+
     ns: dict[str, Any] = {
         "init": lambda: None,
         "Device": Device,
-        "Context": types.SimpleNamespace(pop=lambda: None),
-        "Stream": lambda: types.SimpleNamespace(handle=7, synchronize=lambda: None),
+        "Context": types.SimpleNamespace(pop=pop, get_device=lambda: Device(0)),
+        "module_from_buffer": load_module,
+        "Stream": Stream,
         "mem_alloc": DeviceAllocation,
         "pagelocked_empty": lambda shape, dtype: np.empty(shape, dtype),
         "memcpy_htod": htod,
@@ -418,14 +478,14 @@ def make_pycuda(world: World) -> tuple[types.ModuleType, types.ModuleType, types
     }
     for k, v in ns.items():
         setattr(driver, k, v)
-    compiler.SourceModule = lambda source, no_extern_c=False: _KernelModule(world)  # type: ignore[attr-defined]
+    compiler.SourceModule = source_module  # type: ignore[attr-defined]
     pycuda.driver = driver  # type: ignore[attr-defined]
     pycuda.compiler = compiler  # type: ignore[attr-defined]
     return pycuda, driver, compiler
 
 
 class _KernelModule:
-    """SourceModule stand-in: runs the CPU build of the kernel on the fake device memory."""
+    """A loaded kernel module: runs the CPU build of the kernel on the fake device memory."""
 
     def __init__(self, world: World) -> None:
         self.world = world

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -96,14 +97,31 @@ def test_the_timing_cache_is_saved_and_reused(fake_gpu: World, tmp_path: Path) -
     assert fake_gpu.timing_loaded == [b"", saved]
 
 
-def test_a_timing_cache_that_does_not_fit_is_replaced(fake_gpu: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("breakage", "said"),
+    [
+        ({"timing_accept": False}, "does not fit this TensorRT/GPU"),
+        # create_timing_cache returns None; set_timing_cache(None) would raise in the binding
+        ({"timing_unusable": True}, "is unreadable"),
+    ],
+    ids=["mismatch", "damaged"],
+)
+def test_a_timing_cache_that_cannot_be_used_is_moved_aside_and_replaced(
+    fake_gpu: World, tmp_path: Path, caplog: pytest.LogCaptureFixture, breakage: dict[str, bool], said: str
+) -> None:
     req = request(tmp_path)
     req.timing_cache.parent.mkdir(parents=True)
     req.timing_cache.write_bytes(b"from another TensorRT")
-    fake_gpu.timing_accept = False
-    _build(req)
+    for k, v in breakage.items():
+        setattr(fake_gpu, k, v)
+    with caplog.at_level(logging.WARNING, logger="edge.engines"):
+        assert _build(req) == fake_gpu.engine_bytes
     assert fake_gpu.timing_loaded == [b"from another TensorRT", b""]
     assert req.timing_cache.read_bytes() == b"timing:0"
+    (aside,) = req.timing_cache.parent.glob("*.corrupt-*")
+    assert aside.read_bytes() == b"from another TensorRT"
+    (record,) = caplog.records
+    assert said in record.getMessage() and "moved aside" in record.getMessage()
 
 
 def test_progress_reaches_the_tracker_and_cancelling_stops_the_build(fake_gpu: World, tmp_path: Path) -> None:
@@ -135,10 +153,26 @@ def test_int8_calibrates_from_the_folder_once_then_reuses_the_calibration_cache(
     assert all(b.size == 2 * 3 * 64 * 64 and np.isfinite(b).all() for b in fake_gpu.calibration_batches)
     assert req.calibration_cache is not None and req.calibration_cache.read_bytes() == b"calibration-table"
     assert fake_gpu.freed == 1  # the calibrator's device buffer
-    assert fake_gpu.contexts_retained == fake_gpu.contexts_released == 1
+    assert fake_gpu.contexts_retained == 1 and fake_gpu.contexts_released == 0  # kept for the process
 
     _build(req)  # the same data: the saved table is read, no batch is fed again
     assert len(fake_gpu.calibration_batches) == 2
+
+
+def test_the_calibrator_deprecation_is_logged_once_and_not_left_hidden(
+    fake_gpu: World, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from edge.engines.options import BatchProfile
+
+    images = image_folder(tmp_path / "calib", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a DeprecationWarning escaping the builder fails the test
+        with caplog.at_level(logging.WARNING, logger="edge.engines"):
+            for opt in (1, 2):  # two builds (two engines), one line
+                _build(request(tmp_path, precision=_p("int8"), calibration_dir=images, batch=BatchProfile(1, opt, 4)))
+    said = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert len(said) == 1 and "TensorRT 10.3.0" in said[0] and "TensorRT 11" in said[0] and "Q/DQ" in said[0]
+    assert fake_gpu.builds == 2
 
 
 def test_a_failed_build_is_remembered_and_not_retried_until_its_inputs_change(fake_gpu: World, tmp_path: Path) -> None:

@@ -49,6 +49,11 @@ def test_precision_parse() -> None:
         ({"dla_core": -1}, "DLA core must be 0 or more"),
         ({"dla_core": 0, "precision": Precision.FP32}, "DLA runs fp16 or int8"),
         ({"workspace_mib": 0}, "positive number of MiB"),
+        (
+            {"dla_core": 0, "batch": BatchProfile(1, 4, 8)},
+            r"DLA core needs a fixed batch, got the profile 1:4:8.*--batch 4",
+        ),
+        ({"dla_core": 1, "batch": BatchProfile(2, 2, 4)}, r"fixed batch, got the profile 2:2:4.*batch: 2 in"),
         ({"precision": Precision.INT8}, r"int8 needs calibration images.*--calibration DIR"),
         ({"calibration_dir": Path(".")}, "used by int8 only"),
         ({"precision": Precision.INT8, "calibration_dir": Path("/no/such/folder")}, "calibration folder not found"),
@@ -67,6 +72,7 @@ def test_invalid_options_are_one_line_errors(kwargs: dict[str, Any], message: st
         ({"precision": Precision.FP32}, ()),
         ({}, ("FP16",)),
         ({"dla_core": 0}, ("FP16", "GPU_FALLBACK")),
+        ({"dla_core": 0, "batch": BatchProfile(4, 4, 4)}, ("FP16", "GPU_FALLBACK")),  # a fixed batch is fine
         ({"precision": Precision.INT8, "calibration_dir": Path(".")}, ("FP16", "INT8")),
     ],
 )
@@ -80,12 +86,12 @@ def test_from_config_reads_every_key(tmp_path: Path) -> None:
         "precision": "int8",
         "dla_core": 1,
         "workspace_mib": 1024,
-        "batch": "1:2:4",
+        "batch": "2",
         "calibration": "calib",
         "calibration_images": 50,
     }
     opts = BuildOptions.from_config(section, base_dir=tmp_path)
-    assert opts == BuildOptions(Precision.INT8, 1, 1024, BatchProfile(1, 2, 4), tmp_path / "calib", 50)
+    assert opts == BuildOptions(Precision.INT8, 1, 1024, BatchProfile.fixed(2), tmp_path / "calib", 50)
     assert BuildOptions.from_config({"batch": 4}).batch == BatchProfile.fixed(4)
     assert BuildOptions.from_config({}) == BuildOptions()
 
@@ -98,6 +104,7 @@ def test_from_config_reads_every_key(tmp_path: Path) -> None:
         ({"workspace_mib": True}, r"workspace_mib must be a whole number"),
         ({"batch": [1, 2]}, r"batch must be text"),
         ({"precision": 16}, r"precision must be text"),
+        ({"dla_core": 0, "batch": "1:2:4"}, r"DLA core needs a fixed batch, got the profile 1:2:4"),
     ],
 )
 def test_from_config_errors_name_the_key(section: dict[str, object], message: str) -> None:

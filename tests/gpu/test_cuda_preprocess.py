@@ -3,7 +3,8 @@
 Three levels, so each machine checks what it can:
 - on any machine with a C++ compiler, the kernel source compiled for the CPU;
 - where nvcc is installed, that the source compiles for the GPU;
-- on a CUDA device (pycuda, or CuPy where pycuda is missing), the kernel itself.
+- on a CUDA device (pycuda loading the shipped PTX, or CuPy compiling the source where
+  pycuda is missing), the kernel itself.
 Agreement is one 8-bit level: max |gpu - cpu| <= 1/255 in units of the normalized input.
 """
 
@@ -145,15 +146,16 @@ class _CupyRunner:
 
 
 class _PycudaRunner:
-    """Runs the kernel the way edge does on a Jetson: pycuda, SourceModule."""
+    """Runs the kernel the way edge does on a Jetson: pycuda, the shipped PTX, no compiler."""
 
     def __init__(self) -> None:
         import pycuda.autoinit  # noqa: F401 -- creates the context this test runs in
         import pycuda.driver as cuda
-        from pycuda.compiler import SourceModule
+
+        from edge.gpu.cuda_preprocess import load_kernel
 
         self.cuda = cuda
-        self.fn = SourceModule(KERNEL_SOURCE, no_extern_c=True).get_function(KERNEL_NAME)
+        self.module, self.fn = load_kernel(cuda)
 
     def __call__(self, image: npt.NDArray[np.uint8], p: KernelParams) -> npt.NDArray[np.float32]:
         out = np.full((3, p.net_h, p.net_w), np.nan, dtype=np.float32)

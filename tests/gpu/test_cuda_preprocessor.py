@@ -41,12 +41,12 @@ def _frames(sizes: list[tuple[int, int]]) -> list[np.ndarray]:
     ids=["letterbox", "stretch-meanstd"],
 )
 def test_batch_preprocessed_on_the_gpu_matches_the_cpu_from_a_worker_thread(cuda: Any, cfg: PreprocessConfig) -> None:
-    from edge.gpu.context import PrimaryContext
+    from edge.gpu.context import primary_context
     from edge.gpu.cuda_preprocess import CudaPreprocessor
 
     # Frames of different sizes in one batch, then a second, smaller batch reusing the slots.
     batches = [_frames([(1280, 720), (641, 479), (333, 517)]), _frames([(640, 480)])]
-    ctx = PrimaryContext(0)
+    ctx = primary_context(0)
     results: list[Any] = []
 
     def work() -> None:  # a daemon's infer thread is not the thread that made the context
@@ -71,7 +71,6 @@ def test_batch_preprocessed_on_the_gpu_matches_the_cpu_from_a_worker_thread(cuda
     t = threading.Thread(target=work)
     t.start()
     t.join(60)
-    ctx.release()
     assert len(results) == 2
     for frames, out, geoms in results:
         ref, ref_geoms = preprocess(frames, cfg)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,44 @@ def test_classification_and_semantic_verdicts() -> None:
     assert sem.ok
     compare(SemanticSegmentation(m, NAMES, SIZE), SemanticSegmentation(m2, NAMES, SIZE), sem, "d")
     assert "95.0% of pixels" in sem.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "ok"),
+    [
+        (["--precision", "int8", "--calibration", "frames"], True),
+        (["--precision", "int8"], False),  # int8 cannot calibrate without images
+        (["--calibration", "frames"], False),  # calibration images mean nothing to fp16
+        ([], True),
+    ],
+)
+def test_int8_takes_a_calibration_folder(argv: list[str], ok: bool) -> None:
+    from pathlib import Path
+
+    from tools.jetson_selfcheck import parse_args
+
+    if ok:
+        args = parse_args(argv)
+        assert args.calibration == (Path("frames") if "--calibration" in argv else None)
+    else:
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+
+
+def test_the_kernel_check_loads_the_shipped_ptx_and_frees_its_stream_in_the_context(
+    fake_gpu: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from edge.models import load_spec
+    from tests.engines.common import detect_model
+    from tests.gpu import cpu_kernel
+    from tools.jetson_selfcheck import kernel_difference
+
+    if cpu_kernel.compiler() is None:
+        pytest.skip("no C++ compiler to run the preprocessing kernel on the CPU")
+    fake_gpu.kernel = cpu_kernel.build(tmp_path_factory.mktemp("kernel"))
+    spec = load_spec(detect_model(tmp_path_factory.mktemp("model")))
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (48 + 9 * i, 80 - 5 * i, 3), dtype=np.uint8) for i in range(3)]
+    assert kernel_difference(spec, images) <= 1.0
+    assert fake_gpu.kernel_loads == 1 and fake_gpu.compiles == 0
+    assert fake_gpu.streams_destroyed == [1] and fake_gpu.context_depth == 0
