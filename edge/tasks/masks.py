@@ -56,32 +56,49 @@ def mask_crops_from_protos(
     W, H = geometry.src_w, geometry.src_h
     if n == 0:
         return MaskCrops.empty(W, H)
-    m, ph, pw = protos.shape
-    # One matmul for all instances at prototype resolution, as the whole-frame code did, so
-    # the logits are the same bits.
-    logits = np.asarray(coeffs, dtype=np.float32) @ np.asarray(protos, dtype=np.float32).reshape(m, -1)
+    _, ph, pw = protos.shape
     cx0, cy0, cx1, cy1 = _content_cells(geometry, ph, pw, style)
-    maps = logits.reshape(n, ph, pw)[:, cy0:cy1, cx0:cx1]
+    content = np.asarray(protos, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
     rows, cols = linear_taps(cy1 - cy0, H), linear_taps(cx1 - cx0, W)
+    coeffs32 = np.asarray(coeffs, dtype=np.float32)
     if style is MaskStyle.ROBOFLOW:
         cells = _proto_boxes(xyxy_net, geometry, ph, pw, (cx0, cy0, cx1, cy1))
-        return _roboflow_crops(maps, cells, rows, cols, W, H)
-    return _ultralytics_crops(maps, xyxy, rows, cols, W, H)
+        return _roboflow_crops(coeffs32, content, cells, rows, cols, W, H)
+    return _ultralytics_crops(coeffs32, content, xyxy, rows, cols, W, H)
+
+
+def _logits(
+    coeff: npt.NDArray[np.float32], content: npt.NDArray[np.float32], rows: AxisTaps, cols: AxisTaps
+) -> tuple[npt.NDArray[np.float32], AxisTaps, AxisTaps]:
+    """One instance's logits over just the prototype cells its window reads, and the taps
+    shifted to index them: the cost is the box's area in cells, not the prototype map's."""
+    r0, r1 = rows.source_span()
+    c0, c1 = cols.source_span()
+    window = content[:, r0:r1, c0:c1]
+    logits = (coeff @ window.reshape(len(window), -1)).reshape(r1 - r0, c1 - c0)
+    return logits, rows.shifted(r0), cols.shifted(c0)
 
 
 def _ultralytics_crops(
-    maps: npt.NDArray[np.float32], xyxy: npt.NDArray[np.floating], rows: AxisTaps, cols: AxisTaps, W: int, H: int
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    xyxy: npt.NDArray[np.floating],
+    rows: AxisTaps,
+    cols: AxisTaps,
+    W: int,
+    H: int,
 ) -> MaskCrops:
     # Pixel (c, r) is inside box (x0, y0, x1, y1) when ceil(x0) <= c < ceil(x1).
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
     win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
-    crops = tuple(
-        interpolate(maps[i], rows.window(y0, y1), cols.window(x0, x1)) > 0.0
-        if x1 > x0 and y1 > y0
-        else np.zeros((y1 - y0, x1 - x0), dtype=bool)
-        for i, (x0, y0, x1, y1) in enumerate(win.tolist())
-    )
-    return MaskCrops(win, crops, W, H)
+    crops: list[npt.NDArray[np.bool_]] = []
+    for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+            continue
+        logits, r, c = _logits(coeffs[i], content, rows.window(y0, y1), cols.window(x0, x1))
+        crops.append(interpolate(logits, r, c) > 0.0)
+    return MaskCrops(win, tuple(crops), W, H)
 
 
 def _proto_boxes(
@@ -106,10 +123,15 @@ def _reach(taps: AxisTaps, a: int, b: int) -> tuple[int, int]:
 
 
 def _roboflow_crops(
-    maps: npt.NDArray[np.float32], cells: npt.NDArray[np.int64], rows: AxisTaps, cols: AxisTaps, W: int, H: int
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    cells: npt.NDArray[np.int64],
+    rows: AxisTaps,
+    cols: AxisTaps,
+    W: int,
+    H: int,
 ) -> MaskCrops:
-    probs = np.float32(1.0) / (np.float32(1.0) + np.exp(-maps))
-    windows = np.zeros((len(maps), 4), dtype=np.int64)
+    windows = np.zeros((len(coeffs), 4), dtype=np.int64)
     crops: list[npt.NDArray[np.bool_]] = []
     for i, (ax, ay, bx, by) in enumerate(cells.tolist()):
         x0, x1 = _reach(cols, ax, bx)
@@ -118,7 +140,11 @@ def _roboflow_crops(
         if x1 <= x0 or y1 <= y0:
             crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
             continue
-        src = np.zeros_like(probs[i])
-        src[ay:by, ax:bx] = probs[i, ay:by, ax:bx]
-        crops.append(interpolate(src, rows.window(y0, y1), cols.window(x0, x1)) > 0.5)
+        r, c = rows.window(y0, y1), cols.window(x0, x1)
+        logits, rs, cs = _logits(coeffs[i], content, r, c)
+        (r0, _), (c0, _) = r.source_span(), c.source_span()
+        probs = np.zeros_like(logits)  # zero outside the box's cells, as inference_models crops
+        ys, xs = slice(max(ay - r0, 0), max(by - r0, 0)), slice(max(ax - c0, 0), max(bx - c0, 0))
+        probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits[ys, xs]))
+        crops.append(interpolate(probs, rs, cs) > 0.5)
     return MaskCrops(windows, tuple(crops), W, H)
