@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import tracemalloc
+
+import cv2
 import numpy as np
 import pytest
 
@@ -65,3 +68,34 @@ def test_from_v1_reads_both_shapes(nested: bool) -> None:
 
 def test_present_class_ids() -> None:
     assert decode_semantic(_logits(), GEOM, NAMES).present_class_ids() == [0, 1, 2]
+
+
+def _whole_frame_class_map(logits: np.ndarray, g) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """What the decoder did before banding: resize every class to the frame, argmax, softmax."""
+    x0, y0, x1, y1 = g.content_window()
+    s = logits.shape[1] / g.net_h
+    crop = logits[:, round(y0 * s) : round(y1 * s), round(x0 * s) : round(x1 * s)]
+    big = cv2.resize(np.ascontiguousarray(crop.transpose(1, 2, 0)), (g.src_w, g.src_h)).transpose(2, 0, 1)
+    best = big.argmax(axis=0)
+    conf = 1.0 / np.exp(big - big.max(axis=0)).sum(axis=0)
+    return best.astype(np.uint8), conf.astype(np.float32)
+
+
+@pytest.mark.parametrize(("frame", "classes"), [((1920, 1080), 4), ((3840, 2160), 4), ((1000, 701), 7)])
+def test_banded_class_map_equals_the_whole_frame_resize(frame: tuple[int, int], classes: int) -> None:
+    rng = np.random.default_rng(5)
+    g = plan_geometry(frame[0], frame[1], PreprocessConfig(192, 192))
+    logits = rng.normal(size=(classes, 192, 192)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        r = decode_semantic(logits, g, tuple(f"c{i}" for i in range(classes)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    ids, conf = _whole_frame_class_map(logits, g)
+    # Only pixels whose two best classes tie within float rounding may differ.
+    assert (r.class_map != ids).mean() < 1e-5
+    assert r.confidence is not None
+    np.testing.assert_allclose(r.confidence, conf, atol=1e-4)
+    # Output (1 B + 4 B a pixel) plus a band: not classes x frame x 4 B of float maps.
+    assert peak < 5 * frame[0] * frame[1] + 32 * 2**20, f"peak {peak / 2**20:.0f} MB"
