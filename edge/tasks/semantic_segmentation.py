@@ -72,7 +72,7 @@ def _vertical(horiz: npt.NDArray[np.float32], band: AxisTaps) -> list[npt.NDArra
     multiplies written in place (no gathered copies of the source rows).
     """
     n, w = len(band), horiz.shape[2]
-    out = [np.empty((n, w), dtype=np.float32) for _ in range(len(horiz))]
+    out: list[npt.NDArray[np.float32]] = [np.empty((n, w), dtype=np.float32) for _ in range(len(horiz))]
     tmp = np.empty((n, w), dtype=np.float32)
     starts = np.flatnonzero(np.r_[True, (band.lo[1:] != band.lo[:-1]) | (band.hi[1:] != band.hi[:-1])])
     for s, e in zip(starts.tolist(), [*starts[1:].tolist(), n]):
