@@ -39,6 +39,10 @@ class AxisTaps:
     def window(self, start: int, stop: int) -> AxisTaps:
         return AxisTaps(self.lo[start:stop], self.hi[start:stop], self.w0[start:stop], self.w1[start:stop])
 
+    def window_at(self, index: npt.NDArray[np.intp]) -> AxisTaps:
+        """The taps of the output pixels at ``index`` (any order, repeats allowed)."""
+        return AxisTaps(self.lo[index], self.hi[index], self.w0[index], self.w1[index])
+
     def shifted(self, by: int) -> AxisTaps:
         """The same taps reading a source array that starts ``by`` pixels later."""
         return AxisTaps(self.lo - by, self.hi - by, self.w0, self.w1)

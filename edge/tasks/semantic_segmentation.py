@@ -12,16 +12,14 @@ import numpy.typing as npt
 
 from edge.errors import EdgeError
 from edge.preprocess import Geometry
-from edge.tasks.resample import AxisTaps, linear_taps
+from edge.tasks.class_map import class_map, class_map_with_confidence
 from edge.tasks.v1 import ImageSize, envelope, png_b64, png_from_b64
-
-_BAND_ROWS = 128  # output rows resized at a time: bounds the float work area
 
 
 @dataclass(frozen=True)
 class SemanticSegmentation:
     """``class_map`` (H, W) uint8 class ids at the original image size; ``confidence``
-    (H, W) float32 probability of the chosen class, when the model gives one."""
+    (H, W) float32 probability of the chosen class, when asked for (``decode_semantic``)."""
 
     class_map: npt.NDArray[np.uint8]
     class_names: tuple[str, ...]
@@ -65,62 +63,19 @@ class SemanticSegmentation:
         return cls(mask, class_names, size)
 
 
-def _vertical(horiz: npt.NDArray[np.float32], band: AxisTaps) -> list[npt.NDArray[np.float32]]:
-    """One (rows, w) plane per class: the band's output rows blended from their two source rows.
-
-    Upscaled rows come in runs that read the same source pair, so each run is two broadcast
-    multiplies written in place (no gathered copies of the source rows).
-    """
-    n, w = len(band), horiz.shape[2]
-    out: list[npt.NDArray[np.float32]] = [np.empty((n, w), dtype=np.float32) for _ in range(len(horiz))]
-    tmp = np.empty((n, w), dtype=np.float32)
-    starts = np.flatnonzero(np.r_[True, (band.lo[1:] != band.lo[:-1]) | (band.hi[1:] != band.hi[:-1])])
-    for s, e in zip(starts.tolist(), [*starts[1:].tolist(), n]):
-        lo, hi, w0, w1 = int(band.lo[s]), int(band.hi[s]), band.w0[s:e, None], band.w1[s:e, None]
-        for c, plane in enumerate(out):
-            np.multiply(w0, horiz[c, lo], out=plane[s:e])
-            np.multiply(w1, horiz[c, hi], out=tmp[: e - s])
-            plane[s:e] += tmp[: e - s]
-    return out
-
-
-def _class_map(
-    logits: npt.NDArray[np.float32], w: int, h: int
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-    """Argmax class and its softmax probability per pixel of the (C, h0, w0) logits resized
-    bilinearly to (h, w), as inference_models does (resize logits, softmax, argmax).
-
-    The resize is cv2.resize's (same taps, :mod:`edge.tasks.resample`), done along x once at
-    the source's few rows and along y one band of output rows at a time, so the float work
-    area is C x band x w instead of C x h x w (4 classes at 4K: 16 MB instead of 530 MB).
-    """
-    rows, cols = linear_taps(logits.shape[1], h), linear_taps(logits.shape[2], w)
-    horiz = logits[:, :, cols.lo] * cols.w0 + logits[:, :, cols.hi] * cols.w1  # (C, h0, w)
-    ids = np.empty((h, w), dtype=np.uint8)
-    conf = np.empty((h, w), dtype=np.float32)
-    for y0 in range(0, h, _BAND_ROWS):
-        band = rows.window(y0, min(h, y0 + _BAND_ROWS))
-        y1 = y0 + len(band)
-        v = _vertical(horiz, band)
-        # Class by class on contiguous planes: numpy's max/argmax/sum over a leading axis of
-        # a few classes are several times slower than these elementwise passes.
-        top, best = v[0].copy(), ids[y0:y1]
-        best[:] = 0
-        for c in range(1, len(v)):
-            np.copyto(best, np.uint8(c), where=v[c] > top)  # strict: the first maximum wins, as argmax
-            np.maximum(top, v[c], out=top)
-        total = np.zeros_like(top)
-        for plane in v:
-            plane -= top
-            total += np.exp(plane, out=plane)
-        np.divide(np.float32(1.0), total, out=conf[y0:y1])
-    return ids, conf
-
-
 def decode_semantic(
-    output: npt.NDArray[np.generic], geometry: Geometry, class_names: tuple[str, ...], class_offset: int = 0
+    output: npt.NDArray[np.generic],
+    geometry: Geometry,
+    class_names: tuple[str, ...],
+    class_offset: int = 0,
+    with_confidence: bool = False,
 ) -> SemanticSegmentation:
-    """From (C, h, w) logits or an (h, w) class map for one image."""
+    """From (C, h, w) logits or an (h, w) class map for one image.
+
+    ``with_confidence`` also computes each pixel's softmax probability (a float per pixel, and
+    a softmax over every class at every pixel); the v1 JSON does not carry it, so the pipeline
+    leaves it off.
+    """
     size = ImageSize(geometry.src_w, geometry.src_h)
     oh, ow = output.shape[-2:]
     x0, y0, x1, y1 = geometry.content_window()
@@ -129,10 +84,14 @@ def decode_semantic(
     cx1, cy1 = max(int(round(x1 * sx)), cx0 + 1), max(int(round(y1 * sy)), cy0 + 1)
     if output.ndim == 2:
         ids = np.asarray(output)[cy0:cy1, cx0:cx1].astype(np.uint8)
-        class_map = cv2.resize(ids, (size.width, size.height), interpolation=cv2.INTER_NEAREST)
-        return SemanticSegmentation((class_map + class_offset).astype(np.uint8), class_names, size)
+        nearest = cv2.resize(ids, (size.width, size.height), interpolation=cv2.INTER_NEAREST)
+        return SemanticSegmentation((nearest + class_offset).astype(np.uint8), class_names, size)
     logits = np.asarray(output, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
-    ids, conf = _class_map(logits, size.width, size.height)
+    conf = None
+    if with_confidence:
+        ids, conf = class_map_with_confidence(logits, size.width, size.height)
+    else:
+        ids = class_map(logits, size.width, size.height)
     if class_offset:
         ids += np.uint8(class_offset)
     return SemanticSegmentation(ids, class_names, size, conf)
