@@ -23,10 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.preprocess import PreprocessConfig, plan_geometry  # noqa: E402
-from edge.tasks.mask_crops import MaskCrops, mask_to_polygon  # noqa: E402
-from edge.tasks.masks import mask_crops_from_protos  # noqa: E402
-from tests.tasks.whole_frame_masks import whole_frame_masks  # noqa: E402
+from edge.preprocess import PreprocessConfig, plan_geometry
+from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
+from edge.tasks.masks import mask_crops_from_protos
+from tests.tasks.whole_frame_masks import whole_frame_masks
 
 
 def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
