@@ -102,7 +102,8 @@ def mask_to_polygon(mask: npt.NDArray[np.bool_], offset: tuple[int, int] = (0, 0
     """
     if not mask.size:
         return np.zeros((0, 2))
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=offset)
+    pixels = np.ascontiguousarray(mask).view(np.uint8)  # bool is one byte: no copy
+    contours, _ = cv2.findContours(pixels, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=offset)
     if not contours:
         return np.zeros((0, 2))
     best = max(contours, key=len)
