@@ -68,3 +68,7 @@ def test_edge_agrees_with_inference_models_on_its_packages(tmp_path: Path, task:
                 np.testing.assert_allclose(ours.keypoints_confidence, kp[..., 2], atol=2e-3)
     if task == "segment":
         assert len(mask_ious) >= 10 and min(mask_ious) >= 0.98, sorted(mask_ious)[:5]
+
+
+def test_an_ultralytics_export_keeps_ultralytics_masks(fixture_models: dict) -> None:
+    assert load_spec(fixture_models["segment"]).mask_style is MaskStyle.ULTRALYTICS
