@@ -48,16 +48,24 @@ def _label(image: Image, text: str, x: int, y: int, bg: tuple[int, int, int], sc
 
 
 def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]]) -> None:
-    overlay = image.copy()
     outlines: list[tuple[npt.NDArray[np.int32], tuple[int, int, int]]] = []
     for p in preds:
         pts = p.get("points")
         if pts:
             poly = np.round([[q["x"], q["y"]] for q in pts]).astype(np.int32)
-            c = colour(int(p.get("class_id", 0)))
-            cv2.fillPoly(overlay, [poly], c)
-            outlines.append((poly, c))
-    cv2.addWeighted(overlay, 0.55, image, 0.45, 0, dst=image)
+            outlines.append((poly, colour(int(p.get("class_id", 0)))))
+    if outlines:
+        # Blend only the window the polygons cover: one copy of that window, whatever n is.
+        allp = np.concatenate([poly for poly, _ in outlines])
+        h, w = image.shape[:2]
+        x0, y0 = np.clip(allp.min(axis=0), 0, [w, h]).tolist()
+        x1, y1 = np.clip(allp.max(axis=0) + 1, 0, [w, h]).tolist()
+        if x1 > x0 and y1 > y0:
+            window = image[y0:y1, x0:x1]
+            overlay = window.copy()
+            for poly, c in outlines:
+                cv2.fillPoly(overlay, [poly], c, offset=(-x0, -y0))
+            cv2.addWeighted(overlay, 0.55, window, 0.45, 0, dst=window)
     for poly, c in outlines:  # the mask's own outline, so it reads apart from the box
         cv2.polylines(image, [poly], True, (255, 255, 255), 3, cv2.LINE_AA)
         cv2.polylines(image, [poly], True, c, 1, cv2.LINE_AA)

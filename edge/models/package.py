@@ -19,7 +19,7 @@ from typing import Any
 
 from edge.errors import ModelError
 from edge.models.onnx_file import OnnxInfo, read_onnx
-from edge.models.spec import KeypointSpec, ModelSpec, Task
+from edge.models.spec import KeypointSpec, MaskStyle, ModelSpec, Task
 from edge.preprocess import PreprocessConfig, ResizeMode
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -207,4 +207,5 @@ def spec_from_package(root: Path) -> ModelSpec:
         source="roboflow package",
         inputs=info.inputs,
         outputs=info.outputs,
+        mask_style=MaskStyle.ROBOFLOW,  # the hosted API builds this package's masks the Roboflow way
     )

@@ -39,6 +39,17 @@ class Task(str, Enum):
             raise ModelError(f"unknown task {value!r}; use one of {names}") from None
 
 
+class MaskStyle(str, Enum):
+    """How instance masks are built from prototypes (see edge/tasks/masks.py).
+
+    ``ultralytics`` for Ultralytics exports; ``roboflow`` for Roboflow model packages, as
+    Roboflow's own ``inference_models`` (and so the hosted API) builds them.
+    """
+
+    ULTRALYTICS = "ultralytics"
+    ROBOFLOW = "roboflow"
+
+
 @dataclass(frozen=True)
 class KeypointSpec:
     """Keypoint names of one object class, in output order, and its skeleton edges."""
@@ -59,6 +70,7 @@ class ModelSpec:
     ``keypoints[c]`` describes class c's keypoints (keypoint models only). ``batch`` is the
     fixed batch size, or None when the model takes any batch. ``outputs_probabilities`` says
     whether a classifier's output is already softmax/sigmoid (None: decide from the values).
+    ``mask_style`` says how instance masks are built (set by the loader from the model's origin).
     """
 
     task: Task
@@ -73,6 +85,7 @@ class ModelSpec:
     source: str = "onnx metadata"
     inputs: tuple[TensorInfo, ...] = ()
     outputs: tuple[TensorInfo, ...] = ()
+    mask_style: MaskStyle = MaskStyle.ULTRALYTICS
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -7,6 +7,8 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.floating]
 
+_MATRIX_NMS_MAX = 512  # candidates up to which NMS takes all pairwise IoUs at once (2 MB)
+
 
 def cxcywh_to_xyxy(b: FloatArray) -> npt.NDArray[np.float64]:
     b = np.asarray(b, dtype=np.float64)
@@ -46,10 +48,30 @@ def nms(
     span = float(np.max(xyxy)) + 1.0
     shifted = np.asarray(xyxy, dtype=np.float64) + (class_id.astype(np.float64) * span)[:, None]
     order = np.argsort(-np.asarray(scores), kind="stable")
+    if len(order) <= _MATRIX_NMS_MAX:
+        return _nms_matrix(shifted[order], iou, max_keep, order)
     keep: list[int] = []
     while order.size and len(keep) < max_keep:
         i = int(order[0])
         keep.append(i)
         rest = order[1:]
         order = rest[box_iou(shifted[i : i + 1], shifted[rest])[0] <= iou]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _nms_matrix(
+    ranked: npt.NDArray[np.float64], iou: float, max_keep: int, order: npt.NDArray[np.intp]
+) -> npt.NDArray[np.int64]:
+    """The same greedy NMS with every pair's IoU computed at once: a crowded frame keeps
+    dozens of boxes, and one numpy call per kept box cost more than the whole matrix."""
+    over = box_iou(ranked, ranked) > iou
+    suppressed = np.zeros(len(ranked), dtype=bool)
+    keep: list[int] = []
+    for i in range(len(ranked)):
+        if suppressed[i]:
+            continue
+        keep.append(int(order[i]))
+        if len(keep) >= max_keep:
+            break
+        suppressed |= over[i]
     return np.asarray(keep, dtype=np.int64)

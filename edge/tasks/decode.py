@@ -40,7 +40,7 @@ def decode_batch(
         elif task is Task.INSTANCE_SEGMENTATION:
             assert layout.protos is not None  # check_output_shapes guarantees it for this task
             protos = np.asarray(outputs[layout.protos])[b]
-            results.append(decode_instance_segmentation(main[b], protos, g, spec.class_names, params))
+            results.append(decode_instance_segmentation(main[b], protos, g, spec.class_names, params, spec.mask_style))
         elif task is Task.KEYPOINT_DETECTION:
             kn = tuple(k.names for k in spec.keypoints)
             results.append(decode_keypoints(main[b], g, spec.class_names, kn, layout.kpt_dims, params))

@@ -16,7 +16,7 @@ from edge.tasks.params import InferenceParams
 from edge.tasks.v1 import ImageSize, box_fields, boxes_from_v1, class_names_from_v1, envelope, new_id
 
 
-def _check(name: str, arr: np.ndarray, ndim: int, n: int, tail: tuple[int, ...] = ()) -> None:
+def _check(name: str, arr: npt.NDArray[np.generic], ndim: int, n: int, tail: tuple[int, ...] = ()) -> None:
     if arr.ndim != ndim or arr.shape[0] != n or (tail and arr.shape[1:] != tail):
         want = "(" + ", ".join(["n", *map(str, tail)]) + ")"
         raise EdgeError(f"{name} must have shape {want} with n={n}, got {arr.shape}")

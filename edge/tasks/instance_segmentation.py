@@ -1,4 +1,4 @@
-"""Instance segmentation: detections plus one mask each, sent as the mask's polygon."""
+"""Instance segmentation: detections plus one box-local mask each, sent as the mask's polygon."""
 
 from __future__ import annotations
 
@@ -10,34 +10,48 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import EdgeError
+from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.detection import Detections, select
-from edge.tasks.masks import mask_to_polygon, masks_from_protos, polygon_to_mask
+from edge.tasks.mask_crops import MaskCrops
+from edge.tasks.masks import mask_crops_from_protos
 from edge.tasks.params import InferenceParams
 from edge.tasks.v1 import ImageSize, envelope
 
 
 @dataclass(frozen=True, kw_only=True)
 class InstanceSegmentation(Detections):
-    """Detections with ``masks`` (n, H, W) bool at the original image size."""
+    """Detections with ``mask_crops``: one mask per detection, each held over its window of
+    the frame only. :meth:`full_masks` (or ``masks``) builds the (n, H, W) stack on demand."""
 
-    masks: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 1, 1), dtype=bool))
+    mask_crops: MaskCrops = field(default_factory=lambda: MaskCrops.empty(1, 1))
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        n = len(self.xyxy)
-        want = (n, self.image.height, self.image.width)
-        if self.masks.shape != want or self.masks.dtype != bool:
-            raise EdgeError(f"masks must be bool with shape {want}, got {self.masks.dtype} {self.masks.shape}")
+        n, mc = len(self.xyxy), self.mask_crops
+        if len(mc) != n or (mc.width, mc.height) != (self.image.width, self.image.height):
+            raise EdgeError(
+                f"mask_crops must hold {n} masks on a {self.image.width}x{self.image.height} frame, "
+                f"got {len(mc)} on {mc.width}x{mc.height}"
+            )
+
+    def full_masks(self) -> npt.NDArray[np.bool_]:
+        """(n, H, W) bool masks at the frame size; allocates n x frame area."""
+        return self.mask_crops.full()
+
+    @property
+    def masks(self) -> npt.NDArray[np.bool_]:
+        """Same as :meth:`full_masks`, for callers written against full-frame masks."""
+        return self.mask_crops.full()
 
     def polygons(self) -> list[npt.NDArray[np.float64]]:
-        return [mask_to_polygon(m) for m in self.masks]
+        return self.mask_crops.polygons()
 
     def to_v1(self, inference_id: str | None = None, time: float | None = None) -> dict[str, Any]:
         doc = envelope(self.image, inference_id, time)
         items = self._items()
         for item, poly in zip(items, self.polygons()):
-            item["points"] = [{"x": float(x), "y": float(y)} for x, y in poly.tolist()]
+            item["points"] = [{"x": x, "y": y} for x, y in poly.tolist()]
             item["mask_format"] = "polygon"
         doc["predictions"] = items
         return doc
@@ -46,11 +60,10 @@ class InstanceSegmentation(Detections):
     def from_v1(cls, doc: Mapping[str, Any], class_names: tuple[str, ...] | None = None) -> InstanceSegmentation:
         preds, fields = cls._parse_common(doc, class_names)
         size: ImageSize = fields["image"]
-        masks = np.zeros((len(preds), size.height, size.width), dtype=bool)
-        for i, p in enumerate(preds):
-            pts = np.array([[q["x"], q["y"]] for q in p.get("points", [])], dtype=np.float64).reshape(-1, 2)
-            masks[i] = polygon_to_mask(pts, size.width, size.height)
-        return cls(**fields, masks=masks)
+        polys = [
+            np.array([[q["x"], q["y"]] for q in p.get("points", [])], dtype=np.float64).reshape(-1, 2) for p in preds
+        ]
+        return cls(**fields, mask_crops=MaskCrops.from_polygons(polys, size.width, size.height))
 
 
 def decode_instance_segmentation(
@@ -59,17 +72,18 @@ def decode_instance_segmentation(
     geometry: Geometry,
     class_names: tuple[str, ...],
     params: InferenceParams,
+    mask_style: MaskStyle = MaskStyle.ULTRALYTICS,
 ) -> InstanceSegmentation:
     nc = len(class_names)
     m = protos.shape[0]
     c = select(pred, nc, params)
     xyxy = geometry.boxes_to_source(c.xyxy_net)
-    masks = masks_from_protos(c.rows[:, 4 + nc : 4 + nc + m], protos, geometry, xyxy)
+    crops = mask_crops_from_protos(c.rows[:, 4 + nc : 4 + nc + m], protos, geometry, xyxy, c.xyxy_net, mask_style)
     return InstanceSegmentation(
         xyxy=xyxy,
         confidence=c.confidence,
         class_id=c.class_id,
         class_names=class_names,
         image=ImageSize(geometry.src_w, geometry.src_h),
-        masks=masks,
+        mask_crops=crops,
     )

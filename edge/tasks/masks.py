@@ -1,68 +1,150 @@
-"""Instance masks: from YOLO prototypes to full-size masks, and masks to polygons."""
+"""Instance masks from YOLO prototypes, built box-locally in one of two styles.
+
+Both styles combine each instance's coefficients with the prototypes at prototype
+resolution (n x 160 x 160 for a 640 model: small), drop the letterbox padding, and would
+then bilinearly resize to the frame; here only the window of that resize where the mask can
+be set is computed, from the few prototype cells it reads (:mod:`edge.tasks.resample`), so
+the cost is the boxes' area, not n x the frame's.
+
+* ``ultralytics`` (Ultralytics exports): resize the logits, keep logits > 0 inside the
+  box (pixel (c, r) with x0 <= c < x1, y0 <= r < y1). Interpolating logits is what
+  Ultralytics' native masks do; it keeps thin parts of small objects.
+* ``roboflow`` (Roboflow packages, as ``inference_models`` 0.39 builds masks for YOLOv8
+  seg ONNX): sigmoid at prototype resolution, zero outside the box rounded to prototype
+  cells, resize the probabilities, keep > 0.5. The crop happens before the resize, so the
+  mask's edge along the box is soft rather than cut.
+"""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
+from edge.tasks.mask_crops import MaskCrops
+from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 
-_CHUNK = 128  # masks resized per cv2 call: bounds memory at n x H x W float32 per chunk
+
+def _content_cells(geometry: Geometry, ph: int, pw: int, style: MaskStyle) -> tuple[int, int, int, int]:
+    """The (x0, y0, x1, y1) prototype cells that cover image content, not letterbox bars."""
+    x0, y0, x1, y1 = geometry.content_window()
+    sx, sy = pw / geometry.net_w, ph / geometry.net_h
+    cx0, cy0 = int(round(x0 * sx)), int(round(y0 * sy))
+    if style is MaskStyle.ROBOFLOW:
+        # inference_models rounds each side's padding separately: mask_w - round(s * pad_right).
+        cx1, cy1 = pw - int(round(sx * (geometry.net_w - x1))), ph - int(round(sy * (geometry.net_h - y1)))
+    else:
+        cx1, cy1 = int(round(x1 * sx)), int(round(y1 * sy))
+    return cx0, cy0, max(cx1, cx0 + 1), max(cy1, cy0 + 1)
 
 
-def masks_from_protos(
+def mask_crops_from_protos(
     coeffs: npt.NDArray[np.floating],
     protos: npt.NDArray[np.floating],
     geometry: Geometry,
     xyxy: npt.NDArray[np.floating],
-) -> npt.NDArray[np.bool_]:
-    """(n, H, W) masks at the original image size, each cropped to its box.
+    xyxy_net: npt.NDArray[np.floating],
+    style: MaskStyle = MaskStyle.ULTRALYTICS,
+) -> MaskCrops:
+    """One box-local mask per instance.
 
-    ``coeffs`` (n, M) mask coefficients, ``protos`` (M, h, w), ``xyxy`` (n, 4) boxes in
-    original pixels. Drop the letterbox padding from the prototype-resolution logits, resize
-    them bilinearly to the image, crop to the box and keep logits > 0, i.e. sigmoid > 0.5.
-    Interpolating logits rather than probabilities is what Ultralytics' native masks (and the
-    inference-models package with smoothing off) do; it keeps thin parts of small objects.
+    ``coeffs`` (n, M) mask coefficients, ``protos`` (M, h, w), ``xyxy`` (n, 4) boxes in frame
+    pixels and ``xyxy_net`` the same boxes in network pixels (the Roboflow style crops there).
     """
     n = len(coeffs)
-    H, W = geometry.src_h, geometry.src_w
-    out = np.zeros((n, H, W), dtype=bool)
+    W, H = geometry.src_w, geometry.src_h
     if n == 0:
-        return out
-    m, ph, pw = protos.shape
-    logits = np.asarray(coeffs, dtype=np.float32) @ np.asarray(protos, dtype=np.float32).reshape(m, -1)
-    maps = logits.reshape(n, ph, pw)
-    x0, y0, x1, y1 = geometry.content_window()
-    sx, sy = pw / geometry.net_w, ph / geometry.net_h
-    cx0, cy0 = int(round(x0 * sx)), int(round(y0 * sy))
-    cx1, cy1 = max(int(round(x1 * sx)), cx0 + 1), max(int(round(y1 * sy)), cy0 + 1)
-    maps = maps[:, cy0:cy1, cx0:cx1]
-    # A pixel (c, r) is inside box (x0, y0, x1, y1) when x0 <= c < x1 and y0 <= r < y1, i.e.
-    # ceil(x0) <= c < ceil(x1): only that window of each resized map is thresholded and copied,
-    # which costs the boxes' area rather than n full images.
+        return MaskCrops.empty(W, H)
+    _, ph, pw = protos.shape
+    cx0, cy0, cx1, cy1 = _content_cells(geometry, ph, pw, style)
+    content = np.asarray(protos, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
+    rows, cols = linear_taps(cy1 - cy0, H), linear_taps(cx1 - cx0, W)
+    coeffs32 = np.asarray(coeffs, dtype=np.float32)
+    if style is MaskStyle.ROBOFLOW:
+        cells = _proto_boxes(xyxy_net, geometry, ph, pw, (cx0, cy0, cx1, cy1))
+        return _roboflow_crops(coeffs32, content, cells, rows, cols, W, H)
+    return _ultralytics_crops(coeffs32, content, xyxy, rows, cols, W, H)
+
+
+def _logits(
+    coeff: npt.NDArray[np.float32], content: npt.NDArray[np.float32], rows: AxisTaps, cols: AxisTaps
+) -> tuple[npt.NDArray[np.float32], AxisTaps, AxisTaps]:
+    """One instance's logits over just the prototype cells its window reads, and the taps
+    shifted to index them: the cost is the box's area in cells, not the prototype map's."""
+    r0, r1 = rows.source_span()
+    c0, c1 = cols.source_span()
+    window = content[:, r0:r1, c0:c1]
+    logits = (coeff @ window.reshape(len(window), -1)).reshape(r1 - r0, c1 - c0)
+    return logits, rows.shifted(r0), cols.shifted(c0)
+
+
+def _ultralytics_crops(
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    xyxy: npt.NDArray[np.floating],
+    rows: AxisTaps,
+    cols: AxisTaps,
+    W: int,
+    H: int,
+) -> MaskCrops:
+    # Pixel (c, r) is inside box (x0, y0, x1, y1) when ceil(x0) <= c < ceil(x1).
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
-    for s in range(0, n, _CHUNK):
-        chunk = maps[s : s + _CHUNK]
-        k = len(chunk)
-        big = cv2.resize(np.ascontiguousarray(chunk.transpose(1, 2, 0)), (W, H), interpolation=cv2.INTER_LINEAR)
-        big = big.reshape(H, W, k)
-        for j, (x0, y0, x1, y1) in enumerate(win[s : s + k].tolist()):
-            out[s + j, y0:y1, x0:x1] = big[y0:y1, x0:x1, j] > 0.0
-    return out
+    win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
+    crops: list[npt.NDArray[np.bool_]] = []
+    for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+            continue
+        logits, r, c = _logits(coeffs[i], content, rows.window(y0, y1), cols.window(x0, x1))
+        crops.append(interpolate(logits, r, c) > 0.0)
+    return MaskCrops(win, tuple(crops), W, H)
 
 
-def mask_to_polygon(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """(k, 2) outline of the mask's contour with the most points; (0, 2) for an empty mask."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return np.zeros((0, 2))
-    best = max(contours, key=len)
-    return best.reshape(-1, 2).astype(np.float64)
+def _proto_boxes(
+    xyxy_net: npt.NDArray[np.floating], geometry: Geometry, ph: int, pw: int, content: tuple[int, int, int, int]
+) -> npt.NDArray[np.int64]:
+    """Boxes in prototype cells of the unpadded map, rounded as inference_models rounds them."""
+    scale = np.array([pw / geometry.net_w, ph / geometry.net_h] * 2, dtype=np.float32)
+    cells = np.round(np.asarray(xyxy_net, dtype=np.float32) * scale).astype(np.int64)
+    cx0, cy0, cx1, cy1 = content
+    cells -= [cx0, cy0, cx0, cy0]
+    return np.clip(cells, 0, [cx1 - cx0, cy1 - cy0] * 2)
 
 
-def polygon_to_mask(points: npt.NDArray[np.floating], width: int, height: int) -> npt.NDArray[np.bool_]:
-    mask = np.zeros((height, width), dtype=np.uint8)
-    if len(points) >= 3:
-        cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
-    return mask.astype(bool)
+def _reach(taps: AxisTaps, a: int, b: int) -> tuple[int, int]:
+    """The output pixels [start, stop) that read any of source cells [a, b): the only ones a
+    map that is zero outside those cells can set (elsewhere their weight is below one half)."""
+    if a >= b:
+        return 0, 0
+    start = int(np.searchsorted(taps.hi, a, side="left"))
+    stop = int(np.searchsorted(taps.lo, b, side="left"))
+    return start, max(stop, start)
+
+
+def _roboflow_crops(
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    cells: npt.NDArray[np.int64],
+    rows: AxisTaps,
+    cols: AxisTaps,
+    W: int,
+    H: int,
+) -> MaskCrops:
+    windows = np.zeros((len(coeffs), 4), dtype=np.int64)
+    crops: list[npt.NDArray[np.bool_]] = []
+    for i, (ax, ay, bx, by) in enumerate(cells.tolist()):
+        x0, x1 = _reach(cols, ax, bx)
+        y0, y1 = _reach(rows, ay, by)
+        windows[i] = (x0, y0, x1, y1)
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+            continue
+        r, c = rows.window(y0, y1), cols.window(x0, x1)
+        logits, rs, cs = _logits(coeffs[i], content, r, c)
+        (r0, _), (c0, _) = r.source_span(), c.source_span()
+        probs = np.zeros_like(logits)  # zero outside the box's cells, as inference_models crops
+        ys, xs = slice(max(ay - r0, 0), max(by - r0, 0)), slice(max(ax - c0, 0), max(bx - c0, 0))
+        probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits[ys, xs]))
+        crops.append(interpolate(probs, rs, cs) > 0.5)
+    return MaskCrops(windows, tuple(crops), W, H)

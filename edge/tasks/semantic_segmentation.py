@@ -12,15 +12,14 @@ import numpy.typing as npt
 
 from edge.errors import EdgeError
 from edge.preprocess import Geometry
+from edge.tasks.class_map import class_map, class_map_with_confidence
 from edge.tasks.v1 import ImageSize, envelope, png_b64, png_from_b64
-
-_CV_MAX_CHANNELS = 512
 
 
 @dataclass(frozen=True)
 class SemanticSegmentation:
     """``class_map`` (H, W) uint8 class ids at the original image size; ``confidence``
-    (H, W) float32 probability of the chosen class, when the model gives one."""
+    (H, W) float32 probability of the chosen class, when asked for (``decode_semantic``)."""
 
     class_map: npt.NDArray[np.uint8]
     class_names: tuple[str, ...]
@@ -64,19 +63,19 @@ class SemanticSegmentation:
         return cls(mask, class_names, size)
 
 
-def _resize_channels(x: npt.NDArray[np.float32], w: int, h: int) -> npt.NDArray[np.float32]:
-    """Bilinear resize of (C, h0, w0) to (C, h, w), C split to fit OpenCV's channel limit."""
-    parts = []
-    for s in range(0, len(x), _CV_MAX_CHANNELS):
-        chunk = np.ascontiguousarray(x[s : s + _CV_MAX_CHANNELS].transpose(1, 2, 0))
-        parts.append(cv2.resize(chunk, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1).transpose(2, 0, 1))
-    return np.concatenate(parts)
-
-
 def decode_semantic(
-    output: npt.NDArray[np.generic], geometry: Geometry, class_names: tuple[str, ...], class_offset: int = 0
+    output: npt.NDArray[np.generic],
+    geometry: Geometry,
+    class_names: tuple[str, ...],
+    class_offset: int = 0,
+    with_confidence: bool = False,
 ) -> SemanticSegmentation:
-    """From (C, h, w) logits or an (h, w) class map for one image."""
+    """From (C, h, w) logits or an (h, w) class map for one image.
+
+    ``with_confidence`` also computes each pixel's softmax probability (a float per pixel, and
+    a softmax over every class at every pixel); the v1 JSON does not carry it, so the pipeline
+    leaves it off.
+    """
     size = ImageSize(geometry.src_w, geometry.src_h)
     oh, ow = output.shape[-2:]
     x0, y0, x1, y1 = geometry.content_window()
@@ -85,11 +84,14 @@ def decode_semantic(
     cx1, cy1 = max(int(round(x1 * sx)), cx0 + 1), max(int(round(y1 * sy)), cy0 + 1)
     if output.ndim == 2:
         ids = np.asarray(output)[cy0:cy1, cx0:cx1].astype(np.uint8)
-        class_map = cv2.resize(ids, (size.width, size.height), interpolation=cv2.INTER_NEAREST)
-        return SemanticSegmentation((class_map + class_offset).astype(np.uint8), class_names, size)
+        nearest = cv2.resize(ids, (size.width, size.height), interpolation=cv2.INTER_NEAREST)
+        return SemanticSegmentation((nearest + class_offset).astype(np.uint8), class_names, size)
     logits = np.asarray(output, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
-    big = _resize_channels(logits, size.width, size.height)
-    best = big.argmax(axis=0)
-    top = np.take_along_axis(big, best[None], axis=0)[0]
-    conf = 1.0 / np.exp(big - top[None]).sum(axis=0)  # softmax probability of the argmax
-    return SemanticSegmentation((best + class_offset).astype(np.uint8), class_names, size, conf.astype(np.float32))
+    conf = None
+    if with_confidence:
+        ids, conf = class_map_with_confidence(logits, size.width, size.height)
+    else:
+        ids = class_map(logits, size.width, size.height)
+    if class_offset:
+        ids += np.uint8(class_offset)
+    return SemanticSegmentation(ids, class_names, size, conf)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edge.tasks import boxes
 from edge.tasks.boxes import box_iou, cxcywh_to_xyxy, nms
 
 
@@ -44,3 +45,20 @@ def test_nms(classes: list[int], iou: float, max_keep: int, kept: list[int]) -> 
 
 def test_nms_empty() -> None:
     assert nms(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int), 0.5, 10).size == 0
+
+
+@pytest.mark.parametrize(("n", "classes", "max_keep"), [(40, 1, 300), (400, 3, 300), (400, 2, 7), (900, 4, 300)])
+def test_nms_all_pairs_at_once_keeps_what_the_loop_keeps(
+    monkeypatch: pytest.MonkeyPatch, n: int, classes: int, max_keep: int
+) -> None:
+    rng = np.random.default_rng(n)
+    ctr, wh = rng.uniform(0, 300, (n, 2)), rng.uniform(5, 60, (n, 2))
+    xyxy = np.concatenate([ctr - wh / 2, ctr + wh / 2], axis=1)
+    scores = rng.choice(np.linspace(0.3, 0.9, 50), n).astype(np.float32)  # ties: order must stay stable
+    cls = rng.integers(0, classes, n)
+    monkeypatch.setattr(boxes, "_MATRIX_NMS_MAX", 10**6)
+    matrix = nms(xyxy, scores, cls, 0.45, max_keep)
+    monkeypatch.setattr(boxes, "_MATRIX_NMS_MAX", 0)
+    loop = nms(xyxy, scores, cls, 0.45, max_keep)
+    assert len(loop) > 5
+    np.testing.assert_array_equal(matrix, loop)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 
 from edge.evaluation import mask_iou
@@ -57,3 +59,37 @@ def test_no_detections() -> None:
     doc = r.to_v1(inference_id="i", time=0.1)
     assert_v1_valid(doc, "instance-segmentation")
     assert doc["predictions"] == [] and r.masks.shape == (0, 480, 640)
+
+
+def _crowd(n_x: int, n_y: int, nc: int = 3, m: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """A (4 + nc + m, n) output with one confident instance per cell of an n_x x n_y grid over
+    the 640x360 content of a 16:9 frame letterboxed to 640, and (m, 160, 160) prototypes."""
+    rng = np.random.default_rng(11)
+    n = n_x * n_y
+    cw, ch = 640 / n_x, 360 / n_y
+    gx, gy = np.meshgrid(np.arange(n_x), np.arange(n_y))
+    cx, cy = (gx.ravel() + 0.5) * cw, 140 + (gy.ravel() + 0.5) * ch
+    pred = np.zeros((4 + nc + m, n), dtype=np.float32)
+    pred[0], pred[1] = cx, cy
+    pred[2], pred[3] = rng.uniform(0.5, 0.95, n) * cw, rng.uniform(0.5, 0.95, n) * ch
+    pred[4 + rng.integers(0, nc, n), np.arange(n)] = 0.9
+    pred[4 + nc :] = rng.normal(scale=0.3, size=(m, n))
+    protos = rng.normal(size=(m, 160, 160)).astype(np.float32)
+    return pred, protos
+
+
+def test_decoding_300_instances_on_a_4k_frame_stays_box_local() -> None:
+    pred, protos = _crowd(20, 15)
+    g = plan_geometry(3840, 2160, PreprocessConfig(640, 640))
+    decode_instance_segmentation(pred, protos, g, ("a", "b", "c"), InferenceParams(max_detections=300))  # warm-up
+    tracemalloc.start()
+    try:
+        r = decode_instance_segmentation(pred, protos, g, ("a", "b", "c"), InferenceParams(max_detections=300))
+        doc = r.to_v1(inference_id="i", time=0.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(r) == 300 and len(doc["predictions"]) == 300
+    assert all(len(p["points"]) >= 4 for p in doc["predictions"])
+    # Whole-frame masks would be 300 x 3840 x 2160 = 2.5 GB of bool (and 4x that in float).
+    assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MB"
