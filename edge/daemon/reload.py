@@ -102,6 +102,8 @@ def plan_reload(old: EdgeConfig, new: EdgeConfig, files_changed: Collection[str]
 
 def stamp(path: Path) -> Stamp | None:
     """What tells a rewritten model file (or package directory) from the one loaded: None if unreadable."""
+    if not path.exists():
+        return None
     try:
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
         stats = [f.stat() for f in files]
