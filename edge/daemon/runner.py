@@ -138,7 +138,8 @@ class Daemon:
             drain = reason != "stalled"
             clean = pipeline.stop(drain=drain, timeout=self._drain_timeout if drain else 2.0)
             final = pipeline.snapshot()
-            pipeline.fanout.publish_stats(final)
+            if drain:  # a stuck sink holds the fanout: the final stats would wait behind it
+                pipeline.fanout.publish_stats(final)
         finally:
             clean = self._close(pipeline.fanout.sinks if pipeline is not None else sinks) and clean
             notifier.close()

@@ -8,8 +8,9 @@ blocks). A stream whose source is reconnecting delivers no frames, so it leaves 
 waiting and never counts as stuck; nor does a model still waiting for its TensorRT engine,
 which has no worker yet.
 
-The counters are sampled: a worker's clock starts at the last check that saw it idle or saw
-its count move, so a stall is seen within the limit plus one check interval.
+The counters are sampled: a worker's clock starts at the first check that saw it with work
+after being idle, or at the last check that saw its count move, so a stall is seen within the
+limit plus one check interval.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Stall:
 class _Seen:
     serial: int
     completed: int
+    waiting: int
     since: float
 
 
@@ -69,8 +71,9 @@ class Watchdog:
         stalls: list[Stall] = []
         for name, p in workers.items():
             seen = self._seen.get(name)
-            if seen is None or seen.serial != p.serial or seen.completed != p.completed or p.waiting == 0:
-                self._seen[name] = _Seen(p.serial, p.completed, now)
+            moved = seen is None or (seen.serial, seen.completed) != (p.serial, p.completed)
+            if moved or p.waiting == 0 or (seen is not None and seen.waiting == 0):
+                self._seen[name] = _Seen(p.serial, p.completed, p.waiting, now)
             elif now - seen.since > self.limit(p):
                 stalls.append(Stall(f"model {name}", seen.since, p.waiting))
         for gone in set(self._seen) - set(workers):
