@@ -71,8 +71,11 @@ class Watchdog:
         stalls: list[Stall] = []
         for name, p in workers.items():
             seen = self._seen.get(name)
-            moved = seen is None or (seen.serial, seen.completed) != (p.serial, p.completed)
-            if moved or p.waiting == 0 or (seen is not None and seen.waiting == 0):
+            if (
+                seen is None
+                or (seen.serial, seen.completed) != (p.serial, p.completed)
+                or 0 in (p.waiting, seen.waiting)
+            ):
                 self._seen[name] = _Seen(p.serial, p.completed, p.waiting, now)
             elif now - seen.since > self.limit(p):
                 stalls.append(Stall(f"model {name}", seen.since, p.waiting))
