@@ -141,7 +141,7 @@ class Daemon:
             if drain:  # a stuck sink holds the fanout: the final stats would wait behind it
                 pipeline.fanout.publish_stats(final)
         finally:
-            clean = self._close(pipeline.fanout.sinks if pipeline is not None else sinks) and clean
+            clean = self._close(pipeline.fanout.sinks if pipeline is not None else sinks, clean) and clean
             notifier.close()
         return self._summary(reason, time.monotonic() - t0, final, self._failed_models, clean)
 
@@ -232,7 +232,7 @@ class Daemon:
             else:
                 pipeline.set_pending(change.model, change.state)
 
-    def _close(self, sinks: Sequence[Sink]) -> bool:
+    def _close(self, sinks: Sequence[Sink], threads_stopped: bool = True) -> bool:
         clean = True
         for sink in sinks:
             try:
@@ -240,7 +240,10 @@ class Daemon:
             except Exception as exc:  # one sink failing to close must not keep the others open
                 log.error("closing %s failed: %s", type(sink).__name__, exc)
                 clean = False
-        self._loader.close()
+        if threads_stopped:
+            self._loader.close()
+        else:  # a worker stuck inside a model must not have the model freed under it
+            log.warning("models left open: some worker threads did not stop")
         return clean
 
     def _summary(
