@@ -23,6 +23,8 @@ def test_unit_verifies(tmp_path: Path) -> None:
     assert problems == [], problems
 
 
-@pytest.mark.parametrize("line", ["Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict"])
+@pytest.mark.parametrize(
+    "line", ["Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict", "ExecReload=/bin/kill -HUP"]
+)
 def test_unit_is_notify_watchdog_and_hardened(line: str) -> None:
     assert any(row.startswith(line) for row in UNIT.read_text().splitlines())
