@@ -217,6 +217,8 @@ class Daemon:
         for line in problems:
             log.error("reload: %s", line)
         self.config, self._stamps = new, new_stamps
+        models = pipeline.snapshot().models  # which models failed, now: fixed, new or removed ones
+        self._failed_models = {n: s.removeprefix("failed: ") for n, s in models.items() if s.startswith("failed: ")}
         if plan.watchdog_changed:
             health.watchdog.stall = new.watchdog.stall
         return ReloadOutcome(True, tuple(problems), plan)

@@ -9,10 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from edge.backends import Backend
+from edge.backends.onnxruntime import OnnxRuntimeBackend
 from edge.config import load_config, parse_config
+from edge.daemon.models import EngineSupport
 from edge.daemon.reload import ReloadPlan, files_changed, plan_reload, stamp
 from edge.daemon.runner import Daemon, ReloadOutcome, RunSummary
+from edge.engines.manager import EngineManager
+from edge.engines.store import EngineStore
 from edge.messages import ResultMessage
+from edge.models import ModelSpec
+from tests.engines.common import DEVICE, FakeBuilder
 from tests.helpers import FIXTURE_MODELS
 from tests.mqtt_broker import Broker, Subscriber, first_occurrences
 from tests.pipeline.helpers import MemorySink
@@ -282,3 +289,89 @@ def test_reload_applies_each_change_alone_and_keeps_the_old_config_on_an_error(
             30.0,
             "every local result of the unchanged stream over MQTT, across the sink change",
         )
+
+
+class EngineStandIn:
+    """TensorRT without TensorRT: a fake builder (gated at will) and engines opened on ONNX Runtime."""
+
+    def __init__(self, engines: Path) -> None:
+        self.store = EngineStore(engines)
+        self.build = FakeBuilder()
+        self.opened: list[Path] = []
+
+    def open_engine(self, spec: ModelSpec, engine: Path) -> Backend:
+        self.opened.append(engine)
+        return OnnxRuntimeBackend(spec.onnx_path, threads=1)
+
+    def __call__(self) -> EngineSupport:
+        return EngineSupport(EngineManager(self.store, self.build, DEVICE), self.open_engine)
+
+
+def test_a_tensorrt_model_reopens_through_a_background_build_while_its_stream_waits(
+    short_clip: Path, tmp_path: Path
+) -> None:
+    support = EngineStandIn(tmp_path / "engines")
+
+    def cfg(precision: str) -> str:
+        return (
+            f"models:\n  det: {{path: {DETECT}, backend: tensorrt, tensorrt: {{precision: {precision}}}}}\n"
+            f"streams:\n  cam: {{uri: {short_clip}, models: [det], loop: true}}\n"
+        )
+
+    path = tmp_path / "edge.yaml"
+    path.write_text(cfg("fp16"))
+    sink = MemorySink()
+    daemon = Daemon(load_config(path), extra_sinks=[sink], stats_interval=0.3, engine_support=support)
+    stop = threading.Event()
+    thread = threading.Thread(target=daemon.run, args=(stop, 60.0))
+    thread.start()
+    try:
+        wait_for(lambda: len(sink.frames("cam", "det")) >= 5, "results from the first engine")
+        gate = threading.Event()
+        support.build.gate = gate  # the next build waits until the test lets it finish
+        path.write_text(cfg("fp32"))
+        daemon.request_reload()
+        wait_for(lambda: len(daemon.reloads) == 1, "the reload")
+        assert daemon.reloads[0].plan is not None and daemon.reloads[0].plan.models_reopened == ("det",)
+        assert daemon.pipeline is not None
+        assert daemon.pipeline.waiting_models()["det"].startswith("building: ")
+        held = len(sink.frames("cam", "det"))
+        time.sleep(0.5)
+        assert len(sink.frames("cam", "det")) == held  # the file stream waits for the engine
+        gate.set()
+        wait_for(lambda: len(sink.frames("cam", "det")) >= held + 10, "results from the rebuilt engine")
+        assert daemon.pipeline.waiting_models() == {}
+        assert len(support.build.calls) == 2 and len(support.opened) == 2
+        frames = sink.frames("cam", "det")
+        assert frames == list(range(len(frames)))  # nothing lost while it waited, no restart
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_a_model_file_rewritten_broken_keeps_the_old_model_until_it_is_fixed(short_clip: Path, tmp_path: Path) -> None:
+    model = tmp_path / "det.onnx"
+    model.write_bytes(DETECT.read_bytes())
+    text = f"models:\n  det: {{path: {model}}}\nstreams:\n  cam: {{uri: {short_clip}, models: [det], loop: true}}\n"
+    run = Reloading(tmp_path / "edge.yaml", text)
+    try:
+        run.more_frames("cam", 5)
+        model.write_bytes(b"not a model")
+        out = run.reload(text)
+        assert out.applied and out.plan is not None and out.plan.models_reopened == ("det",)
+        assert len(out.lines) == 1 and out.lines[0].startswith("models.det: ")
+        assert out.lines[0].endswith("; the model keeps running as it was")
+        run.more_frames("cam", 10)  # still the old model
+        model.write_bytes(SEGMENT.read_bytes())
+        out = run.reload(text)
+        assert out.applied and out.lines == ()
+        mark = len(run.sink.messages)
+        run.more_frames("cam", 10)
+        after = run.results_since("cam", mark)[2:]
+        assert any(m.v1["predictions"] for m in after)
+        assert all("points" in p for m in after for p in m.v1["predictions"])
+        run.assert_unbroken("cam")
+    finally:
+        summary = run.finish()
+    assert summary.ok
