@@ -178,7 +178,7 @@ class Reloader:
         for name in plan.streams_added + plan.streams_restarted:
             p.add_stream(plans[name])
         if plan.sinks_changed:
-            p.fanout.replace_sinks(lambda current: self._swap_sinks(current, new))
+            p.fanout.replace_sinks(lambda current: self._swap_sinks(current, old, new, problems))
         for key in plan.at_restart:
             problems.append(f"{key}: takes effect at the next restart")
         return problems
@@ -191,14 +191,19 @@ class Reloader:
             model.close()
         self._loader.forget(name)
 
-    def _swap_sinks(self, current: Sequence[Sink], new: EdgeConfig) -> list[Sink]:
+    def _swap_sinks(self, current: Sequence[Sink], old: EdgeConfig, new: EdgeConfig, problems: list[str]) -> list[Sink]:
         ours = self._ours(current)
         for sink in ours:  # closed first: the new MQTT sink may reopen the same spool
             try:
                 sink.close(self._timeout)
             except Exception as exc:  # a sink that fails to close must not block the reload
                 log.error("closing %s failed: %s", type(sink).__name__, exc)
-        return self._make_sinks(new) + [s for s in current if all(s is not o for o in ours)]
+        kept = [s for s in current if all(s is not o for o in ours)]
+        try:
+            return self._make_sinks(new) + kept
+        except Exception as exc:  # e.g. a TLS file that does not load: publish as before instead
+            problems.append(f"sinks: {exc}; publishing with the previous settings")
+            return self._make_sinks(old) + kept
 
     def _ours(self, current: Sequence[Sink]) -> list[Sink]:
         return [s for s in current if all(s is not k for k in self._keep)]

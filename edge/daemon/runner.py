@@ -192,7 +192,8 @@ class Daemon:
         path = self.config.path
         notifier.reloading("reloading the config")
         if path is None:
-            outcome = ReloadOutcome(False, ("reload: this daemon was not started from a config file",))
+            log.error("reload: this daemon was not started from a config file; nothing to re-read")
+            outcome = ReloadOutcome(False, ("this daemon was not started from a config file",))
         else:
             outcome = self._reload_from(path, pipeline, health)
         self.reloads.append(outcome)
@@ -213,7 +214,11 @@ class Daemon:
         plan = plan_reload(self.config, new, files_changed(self._stamps, new_stamps))
         log.info("reload: %s", plan.describe())
         reloader = Reloader(pipeline, self._loader, build_sinks, self._extra_sinks, min(5.0, self._flush_timeout))
-        problems = reloader.apply(plan, self.config, new)
+        try:
+            problems = reloader.apply(plan, self.config, new)
+        except Exception as exc:  # a reload must never take the running daemon down
+            log.exception("reload: failed part way")
+            problems = [f"failed part way: {type(exc).__name__}: {exc}; restart the service to apply the rest"]
         for line in problems:
             log.error("reload: %s", line)
         self.config, self._stamps = new, new_stamps

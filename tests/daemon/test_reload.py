@@ -11,13 +11,14 @@ import pytest
 
 from edge.backends import Backend
 from edge.backends.onnxruntime import OnnxRuntimeBackend
-from edge.config import load_config, parse_config
+from edge.config import EdgeConfig, load_config, parse_config
 from edge.daemon.models import EngineSupport
 from edge.daemon.reload import ReloadPlan, files_changed, plan_reload, stamp
 from edge.daemon.runner import Daemon, ReloadOutcome, RunSummary
 from edge.engines.manager import EngineManager
 from edge.engines.store import EngineStore
-from edge.messages import ResultMessage
+from edge.errors import EdgeError
+from edge.messages import ResultMessage, Sink
 from edge.models import ModelSpec
 from tests.engines.common import DEVICE, FakeBuilder
 from tests.helpers import FIXTURE_MODELS
@@ -375,3 +376,31 @@ def test_a_model_file_rewritten_broken_keeps_the_old_model_until_it_is_fixed(sho
     finally:
         summary = run.finish()
     assert summary.ok
+
+
+def test_new_sinks_that_cannot_open_fall_back_to_the_previous_settings(
+    short_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edge.daemon.runner
+
+    opened: list[bool] = []
+
+    def build_sinks(config: EdgeConfig) -> list[Sink]:
+        opened.append(config.console)
+        if config.console:
+            raise EdgeError("console: cannot open stdout")
+        return []
+
+    monkeypatch.setattr(edge.daemon.runner, "build_sinks", build_sinks)
+    text = f"models:\n  det: {{path: {DETECT}}}\nstreams:\n  cam: {{uri: {short_clip}, models: [det], loop: true}}\n"
+    run = Reloading(tmp_path / "edge.yaml", text)
+    try:
+        run.more_frames("cam", 5)
+        out = run.reload(text + "console: true\n")
+        assert out.applied and out.plan is not None and out.plan.sinks_changed
+        assert out.lines == ("sinks: console: cannot open stdout; publishing with the previous settings",)
+        assert opened == [False, True, False]  # at start, the new settings, the old ones again
+        run.more_frames("cam", 10)  # the caller's sink stayed in place throughout
+        run.assert_unbroken("cam")
+    finally:
+        run.finish()
