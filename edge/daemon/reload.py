@@ -171,8 +171,8 @@ class Reloader:
                 p.add_failed_model(name, change.reason)
         for name in plan.params_changed:
             self._loader.update_config(new.models[name])
-            if name in p.waiting_models():
-                continue  # the new thresholds come with the runner when its engine is ready
+            if name not in p.ready_models():
+                continue  # waiting or failed: the new thresholds come with its runner when it opens
             p.update_params(name, new.models[name].params)
         plans = {s.name: s for s in new.streams}
         for name in plan.streams_added + plan.streams_restarted:

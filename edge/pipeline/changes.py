@@ -192,6 +192,11 @@ class PipelineChanges:
         log.info("model %s: reopened", name)
         return ok
 
+    def ready_models(self) -> set[str]:
+        """Models with a runner (open, not waiting for an engine, not failed)."""
+        with self._lock:
+            return set(self._runners)
+
     def update_params(self, name: str, params: InferenceParams) -> None:
         """New thresholds for a model, in effect from the next batch it decodes."""
         with self._lock:

@@ -136,11 +136,11 @@ def test_a_model_added_then_fixed_after_failing_is_routed_to_its_streams(
     det, _ = runner()
     p = run(pipelines, [looping("cam", short_clip, ("det", "seg"))], [det], sink, failed_models={"seg": "no such file"})
     wait_for(lambda: len(sink.frames("cam", "det")) >= 5, "results from the working model")
-    assert sink.frames("cam", "seg") == []
+    assert sink.frames("cam", "seg") == [] and p.ready_models() == {"det"}
     seg, _ = runner("seg", SEGMENT)
     p.replace_model("seg", seg)  # the file is fixed: the stream routes to it without a restart
     wait_for(lambda: len(sink.frames("cam", "seg")) >= 5, "results from the fixed model")
-    assert p.snapshot().models == {"det": "ready", "seg": "ready"}
+    assert p.snapshot().models == {"det": "ready", "seg": "ready"} and p.ready_models() == {"det", "seg"}
     extra, _ = runner("extra")
     p.add_model("extra", extra)
     p.add_stream(looping("second", short_clip, ("extra",)))
