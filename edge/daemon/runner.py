@@ -161,7 +161,8 @@ class Daemon:
             if now >= next_stats:
                 snap = pipeline.snapshot()
                 pipeline.fanout.publish_stats(snap)
-                notifier.status(_status_line(snap))
+                stall = health.current  # while stalled the status line keeps saying so
+                notifier.status(_status_line(snap) if stall is None else stall.describe(time.monotonic()))
                 _log_stats(snap)
                 next_stats = now + interval
             if self._reload_requested.is_set():

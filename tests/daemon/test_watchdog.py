@@ -227,7 +227,7 @@ def test_pings_stop_while_inference_hangs_and_resume_after(
     short_clip: Path, hang: threading.Event, notify: NotifyListener, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="edge")
-    run = start(config(short_clip))
+    run = start(config(short_clip), stats_interval=0.3)  # stats update the status line too
     try:
         wait_for(lambda: len(run.sink.frames("cam", "det")) >= 10 and len(notify.pings()) >= 3, "results and pings")
         hang.set()
