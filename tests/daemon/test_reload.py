@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import textwrap
 import threading
 import time
@@ -20,6 +21,7 @@ from edge.engines.store import EngineStore
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, Sink
 from edge.models import ModelSpec
+from tests.daemon.edge_proc import EdgeRun, write_config
 from tests.engines.common import DEVICE, FakeBuilder
 from tests.helpers import FIXTURE_MODELS
 from tests.mqtt_broker import Broker, Subscriber, first_occurrences
@@ -404,3 +406,21 @@ def test_new_sinks_that_cannot_open_fall_back_to_the_previous_settings(
         run.assert_unbroken("cam")
     finally:
         run.finish()
+
+
+def test_sighup_reloads_a_running_edge_run_process(short_clip: Path, tmp_path: Path) -> None:
+    stream = {"uri": str(short_clip), "models": ["det"], "loop": True}
+    cfg = write_config(tmp_path / "edge.yaml", {"a": stream}, {"det": DETECT}, None, tmp_path / "state")
+    with EdgeRun(cfg, tmp_path / "edge.log") as proc:
+        wait_for(lambda: "model det: object-detection" in proc.stderr(), "the daemon to start", 30)
+        write_config(cfg, {"a": stream, "b": stream}, {"det": DETECT}, None, tmp_path / "state")
+        proc.signal(signal.SIGHUP)
+        wait_for(lambda: "edge: reload: streams added: b" in proc.stderr(), "the reload to be logged", 30)
+        cfg.write_text(cfg.read_text().replace('"loop"', '"lop"', 1))
+        proc.signal(signal.SIGHUP)
+        wait_for(lambda: "the running config stays in effect" in proc.stderr(), "the refusal", 30)
+        line = 1 + next(i for i, text in enumerate(cfg.read_text().splitlines()) if '"lop"' in text)
+        assert f"edge: error: reload: {cfg}:{line}: streams.a.lop: unknown key; did you mean 'loop'?" in proc.stderr()
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert "stream b: " in proc.stderr()  # its results were summed up at the end
