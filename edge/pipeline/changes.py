@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -97,11 +98,12 @@ class PipelineChanges:
             log.error("stream %s: none of its models loaded; it does not run", plan.name)
         elif self._started:
             source.start()
-        log.info("stream %s: started", plan.name)
+            log.info("stream %s: started", plan.name)
 
     def remove_stream(self, name: str, timeout: float = 5.0) -> bool:
-        """Stop a stream; frames it had queued are counted as dropped. False if its thread
-        did not stop within ``timeout`` seconds."""
+        """Stop a stream; frames it had queued are counted as dropped, those inside a worker are
+        published first. False if that did not finish within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             if name not in self._plans:
                 raise EdgeError(f"no stream named {name}")
@@ -113,11 +115,17 @@ class PipelineChanges:
         for m in routes:  # also wakes a file source waiting for room
             self._inboxes[m].remove_stream(name)
         ok = source.join(timeout) if source is not None else True
+        # Frames inside a worker finish first, so a stream restarted under the same name starts
+        # with counters of its own.
+        counters = self._counters[name]
+        while not counters.settled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        ok = ok and counters.settled()
         with self._lock:
             self._plans = {k: v for k, v in self._plans.items() if k != name}
             self._sources = {k: v for k, v in self._sources.items() if k != name}
-            del self._routes[name]
-        # Its counters stay: results of frames already in a worker are still accounted.
+            # Its routes stay, empty, and its counters stay: a source that did not stop in time
+            # may still deliver, and its late results are still accounted.
         log.info("stream %s: stopped", name)
         self._notify()
         return ok
