@@ -165,7 +165,8 @@ class PipelineChanges:
             inbox.close(discard=True)  # kept in place: a deliverer may still hold the name
         fallback = self._fallbacks.pop(name, None)
         if fallback is not None:
-            fallback.close(0.0, False)
+            for f in fallback.close(0.0, drain=False):
+                self._counters[f.stream].dropped(name, 1)  # queued for the hosted API, never sent
         ok = worker.join(timeout) if worker is not None else True
         self._notify()
         return ok
