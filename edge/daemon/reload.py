@@ -133,12 +133,16 @@ class Reloader:
         make_sinks: SinkFactory,
         keep_sinks: Sequence[Sink] = (),
         timeout: float = 5.0,
+        alive: Callable[[], object] = lambda: None,
     ) -> None:
         self._pipeline = pipeline
         self._loader = loader
         self._make_sinks = make_sinks
         self._keep = list(keep_sinks)  # sinks the caller added; a config change leaves them alone
         self._timeout = timeout
+        # Called between steps that may each take up to ``timeout``: a reload of many streams
+        # must not starve systemd's watchdog (the daemon's main loop is busy with it).
+        self._alive = alive
 
     def apply(self, plan: ReloadPlan, old: EdgeConfig, new: EdgeConfig) -> list[str]:
         """Apply ``plan``; returns the problems met (a model that did not open, ...), one line each."""
@@ -147,8 +151,10 @@ class Reloader:
         opened = {name: self._open(new.models[name]) for name in plan.models_reopened + plan.models_added}
         for name in plan.streams_removed + plan.streams_restarted:
             p.remove_stream(name, self._timeout)
+            self._alive()
         for name in plan.models_removed:
             p.remove_model(name, self._timeout)
+            self._alive()
             self._close_old(name)
         for name in plan.models_reopened:
             change = opened[name]
@@ -158,6 +164,7 @@ class Reloader:
             runner = change.runner if isinstance(change, Ready) else None
             old_models = self._loader.detach(name, keep=runner.model if runner else None)
             p.replace_model(name, runner, None if runner else _state(change), self._timeout)
+            self._alive()
             for model in old_models:  # after the swap: the old worker's last batch used it
                 model.close()
         for name in plan.models_added:
@@ -184,7 +191,9 @@ class Reloader:
         return problems
 
     def _open(self, m: ModelConfig) -> Ready | Failed | Waiting:
-        return self._loader.open_one(m)
+        change = self._loader.open_one(m)
+        self._alive()
+        return change
 
     def _close_old(self, name: str) -> None:
         for model in self._loader.detach(name):

@@ -196,14 +196,14 @@ class Daemon:
             log.error("reload: this daemon was not started from a config file; nothing to re-read")
             outcome = ReloadOutcome(False, ("this daemon was not started from a config file",))
         else:
-            outcome = self._reload_from(path, pipeline, health)
+            outcome = self._reload_from(path, pipeline, health, notifier)
         self.reloads.append(outcome)
         counts = f"{len(self.config.streams)} streams, {len(self.config.models)} models"
         notifier.ready(
             f"reloaded: {counts}" if outcome.applied else f"reload refused; running the old config ({counts})"
         )
 
-    def _reload_from(self, path: Path, pipeline: Pipeline, health: StallEpisodes) -> ReloadOutcome:
+    def _reload_from(self, path: Path, pipeline: Pipeline, health: StallEpisodes, notifier: Notifier) -> ReloadOutcome:
         try:
             new = load_config(path, check_files=True)
         except ConfigErrors as exc:
@@ -214,7 +214,8 @@ class Daemon:
         new_stamps = stamps(new)
         plan = plan_reload(self.config, new, files_changed(self._stamps, new_stamps))
         log.info("reload: %s", plan.describe())
-        reloader = Reloader(pipeline, self._loader, build_sinks, self._extra_sinks, min(5.0, self._flush_timeout))
+        timeout = min(5.0, self._flush_timeout)
+        reloader = Reloader(pipeline, self._loader, build_sinks, self._extra_sinks, timeout, notifier.watchdog)
         try:
             problems = reloader.apply(plan, self.config, new)
         except Exception as exc:  # a reload must never take the running daemon down

@@ -13,19 +13,20 @@ import pytest
 from edge.backends import Backend
 from edge.backends.onnxruntime import OnnxRuntimeBackend
 from edge.config import EdgeConfig, load_config, parse_config
-from edge.daemon.models import EngineSupport
-from edge.daemon.reload import ReloadPlan, files_changed, plan_reload, stamp
+from edge.daemon.models import EngineSupport, ModelLoader
+from edge.daemon.reload import Reloader, ReloadPlan, files_changed, plan_reload, stamp
 from edge.daemon.runner import Daemon, ReloadOutcome, RunSummary
 from edge.engines.manager import EngineManager
 from edge.engines.store import EngineStore
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, Sink
 from edge.models import ModelSpec
+from edge.pipeline import Pipeline
 from tests.daemon.edge_proc import EdgeRun, write_config
 from tests.engines.common import DEVICE, FakeBuilder
 from tests.helpers import FIXTURE_MODELS
 from tests.mqtt_broker import Broker, Subscriber, first_occurrences
-from tests.pipeline.helpers import MemorySink
+from tests.pipeline.helpers import MemorySink, runner
 
 DETECT = FIXTURE_MODELS / "shapes-detect.onnx"
 SEGMENT = FIXTURE_MODELS / "shapes-segment.onnx"
@@ -424,3 +425,23 @@ def test_sighup_reloads_a_running_edge_run_process(short_clip: Path, tmp_path: P
         proc.signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     assert "stream b: " in proc.stderr()  # its results were summed up at the end
+
+
+def test_the_reloader_reports_progress_between_slow_steps(short_clip: Path) -> None:
+    """Each stream stopped may take seconds: the daemon pings systemd's watchdog in between."""
+    text = f"models:\n  det: {{path: {DETECT}}}\nstreams:\n" + "".join(
+        f"  s{i}: {{uri: {short_clip}, models: [det], loop: true}}\n" for i in range(3)
+    )
+    old = parse_config(text)
+    new = parse_config(text.split("  s1:")[0])  # s1 and s2 removed
+    det, _ = runner()
+    pipeline = Pipeline(old.streams, [det], [MemorySink()])
+    pipeline.start()
+    calls: list[str] = []
+    try:
+        reloader = Reloader(pipeline, ModelLoader([]), lambda c: [], alive=lambda: calls.append("alive"))
+        plan = plan_reload(old, new)
+        assert reloader.apply(plan, old, new) == []
+        assert calls == ["alive", "alive"] and set(pipeline.snapshot().streams) == {"s0"}
+    finally:
+        pipeline.stop(drain=False)
