@@ -32,7 +32,8 @@ from edge.tasks.params import InferenceParams
 
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
-_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console", "roboflow")
+_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console", "roboflow", "watchdog")
+DEFAULT_STALL = 10.0
 _MODEL_KEYS = (
     "path",
     "backend",
@@ -94,6 +95,14 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class WatchdogConfig:
+    """``stall``: seconds a model may hold frames without finishing an inference (or a sink
+    hold a result) before the daemon stops answering systemd's watchdog."""
+
+    stall: float = DEFAULT_STALL
+
+
+@dataclass(frozen=True)
 class EdgeConfig:
     """A whole config. ``mqtt`` None: results go to the console only."""
 
@@ -106,6 +115,7 @@ class EdgeConfig:
     path: Path | None = None
     engines_dir: Path | None = None  # the TensorRT engine cache; None: edge.engines.paths' default
     roboflow: RoboflowConfig | None = None  # the roboflow: section (or its defaults)
+    watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
 
     def __post_init__(self) -> None:
         if not self.streams:
@@ -208,6 +218,9 @@ def _model(name: str, data: object, base: Path, roboflow: RoboflowConfig) -> Mod
         path = path if path.is_absolute() else base / path
         if not path.exists():
             raise ConfigError(f"{where}.path: no such file or directory: {path}")
+        unreadable = _unreadable(path)
+        if unreadable:
+            raise ConfigError(f"{where}.path: cannot read {path}: {unreadable}; let the daemon's user read it")
     try:
         params = InferenceParams.from_hosted(
             confidence=_number(d, "confidence", where, 0.4) or 0.0,
@@ -261,7 +274,38 @@ def _models_list(value: object, where: str, known: Mapping[str, object]) -> tupl
     return tuple(str(m) for m in names)
 
 
-def _stream(name: str, data: object, base: Path, models: Mapping[str, object]) -> StreamPlan:
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` (a file, or a directory to list) cannot be read by this process, or None."""
+    try:
+        if path.is_dir():
+            os.listdir(path)
+        else:
+            with open(path, "rb"):
+                pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def _check_file_stream(path: Path, where: str) -> None:
+    if not path.exists():
+        raise ConfigError(f"{where}.uri: no such file: {path}; fix the path or create the file")
+    if path.is_dir():
+        raise ConfigError(f"{where}.uri: {path} is a directory; name a video file")
+    unreadable = _unreadable(path)
+    if unreadable:
+        raise ConfigError(f"{where}.uri: cannot read {path}: {unreadable}; let the daemon's user read it")
+
+
+def _watchdog(data: object) -> WatchdogConfig:
+    if data is None:
+        return WatchdogConfig()
+    d = check_mapping(data, "watchdog")
+    check_keys(d, ("stall",), "watchdog")
+    return WatchdogConfig(_seconds(d, "stall", "watchdog", DEFAULT_STALL))
+
+
+def _stream(name: str, data: object, base: Path, models: Mapping[str, object], check_files: bool = False) -> StreamPlan:
     where = f"streams.{name}"
     d = check_mapping(data, where)
     check_keys(d, _STREAM_KEYS, where)
@@ -276,6 +320,8 @@ def _stream(name: str, data: object, base: Path, models: Mapping[str, object]) -
         raise ConfigError(f"{where}.uri: {exc}") from None
     if uri.kind is SourceKind.FILE and not Path(uri.target).is_absolute():
         uri = type(uri)(uri.kind, str(base / uri.target), uri.text)
+    if check_files and uri.kind is SourceKind.FILE:
+        _check_file_stream(Path(uri.target), where)
     live = d.get("live")
     if live is not None and not isinstance(live, bool):
         raise ConfigError(f"{where}.live: must be true or false, got {live!r}")
@@ -336,7 +382,9 @@ def _top_keys(root: Mapping[str, Any]) -> None:
             raise ConfigError(f"{key}: unknown key; {hint}")
 
 
-def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[str]) -> EdgeConfig | None:
+def _build(
+    root: Mapping[str, Any], base: Path, path: Path | None, errors: list[str], check_files: bool = False
+) -> EdgeConfig | None:
     _collect(errors, lambda: _top_keys(root))
     state_text = _collect(errors, lambda: get_str(root, "state_dir", "state_dir"))
     state_dir = (base / Path(state_text).expanduser()) if state_text else default_state_dir()
@@ -351,7 +399,7 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
     # Streams are checked against every model named, loadable or not, so one typo is one error.
     streams: list[StreamPlan] = []
     for name, value in _named(root, "streams", errors).items():
-        s = _collect(errors, partial(_stream, name, value, base, model_data))
+        s = _collect(errors, partial(_stream, name, value, base, model_data, check_files))
         if s is not None:
             streams.append(s)
     mqtt = None
@@ -363,13 +411,28 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
     console = _collect(errors, lambda: get_bool(root, "console", "console", False))
     engines_text = _collect(errors, lambda: get_str(root, "engines", "engines"))
     engines_dir = (base / Path(engines_text).expanduser()) if engines_text else None
-    if errors:
+    watchdog = _collect(errors, lambda: _watchdog(root.get("watchdog")))
+    if errors or watchdog is None:
         return None
-    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path, engines_dir, roboflow)
+    return EdgeConfig(
+        models,
+        tuple(streams),
+        mqtt,
+        spool,
+        state_dir,
+        bool(console),
+        path,
+        engines_dir,
+        roboflow=roboflow,
+        watchdog=watchdog,
+    )
 
 
-def parse_config(text: str, path: Path | None = None) -> EdgeConfig:
-    """Parse a config; raises ConfigErrors with every error, one per line, with line numbers."""
+def parse_config(text: str, path: Path | None = None, check_files: bool = False) -> EdgeConfig:
+    """Parse a config; raises ConfigErrors with every error, one per line, with line numbers.
+
+    ``check_files``: a file stream whose video is missing or unreadable is an error too (``edge
+    validate`` and a reload check it; a start runs the other streams meanwhile)."""
     label = str(path) if path else "<config>"
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -388,7 +451,7 @@ def parse_config(text: str, path: Path | None = None) -> EdgeConfig:
     errors = [f"{label}:{e}" for e in errors]
     found: list[str] = []
     base = path.resolve().parent if path else Path.cwd()
-    config = _build(root, base, path, found)
+    config = _build(root, base, path, found, check_files)
     for message in found:
         line = _line_of(message, lines)
         errors.append(f"{label}:{line}: {message}" if line else f"{label}: {message}")
@@ -397,10 +460,10 @@ def parse_config(text: str, path: Path | None = None) -> EdgeConfig:
     return config
 
 
-def load_config(path: str | Path) -> EdgeConfig:
+def load_config(path: str | Path, check_files: bool = False) -> EdgeConfig:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigErrors([f"{p}: cannot read the config: {exc.strerror}"]) from None
-    return parse_config(text, p)
+    return parse_config(text, p, check_files)

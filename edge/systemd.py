@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,10 @@ class Notifier:
     def watchdog(self) -> bool:
         return self._send("WATCHDOG=1")
 
-    def reloading(self) -> bool:
-        return self._send("RELOADING=1")
+    def reloading(self, status: str = "") -> bool:
+        # systemd (253+) wants the moment the reload began with RELOADING=1.
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        return self._send(f"RELOADING=1\nMONOTONIC_USEC={usec}" + (f"\nSTATUS={status}" if status else ""))
 
     def stopping(self, status: str = "") -> bool:
         return self._send("STOPPING=1" + (f"\nSTATUS={status}" if status else ""))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,17 @@ def test_messages_reach_the_socket(listener, call, expected: str) -> None:  # ty
     n = Notifier({"NOTIFY_SOCKET": path})
     assert call(n) is True
     assert sock.recv(1024).decode() == expected
+    n.close()
+
+
+def test_reloading_says_when_it_began(listener) -> None:  # type: ignore[no-untyped-def]
+    path, sock = listener
+    n = Notifier({"NOTIFY_SOCKET": path})
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    assert n.reloading("reloading the config") is True
+    lines = sock.recv(1024).decode().splitlines()
+    assert lines[0] == "RELOADING=1" and lines[2] == "STATUS=reloading the config"
+    assert lines[1].startswith("MONOTONIC_USEC=") and int(lines[1].split("=")[1]) >= before
     n.close()
 
 

@@ -65,6 +65,8 @@ def test_hardening_score_does_not_get_worse(tmp_path: Path, make: Callable[[Path
     assert _exposure(make(tmp_path)) <= MAX_EXPOSURE
 
 
-@pytest.mark.parametrize("line", ["Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict"])
+@pytest.mark.parametrize(
+    "line", ["Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=strict", "ExecReload=/bin/kill -HUP"]
+)
 def test_unit_is_notify_watchdog_and_hardened(line: str) -> None:
     assert any(row.startswith(line) for row in UNIT.read_text().splitlines())

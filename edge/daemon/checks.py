@@ -11,8 +11,9 @@ from edge.sources import SourceKind
 
 
 def check_runtime(config: EdgeConfig) -> tuple[list[str], list[str]]:
-    """(errors, warnings). A model that cannot be read is an error; a video file or camera
-    that is not there now is a warning: the daemon runs the other streams meanwhile."""
+    """(errors, warnings). A model that cannot be read is an error; a camera that is not there
+    now is a warning: the daemon runs the other streams meanwhile. (A missing or unreadable
+    video file is already an error of ``load_config(..., check_files=True)``.)"""
     errors: list[str] = []
     warnings: list[str] = []
     for m in config.models.values():
@@ -30,8 +31,6 @@ def check_runtime(config: EdgeConfig) -> tuple[list[str], list[str]]:
                 warnings.append(f"{exc} (the model runs without its hosted fallback until it is)")
     for plan in config.streams:
         uri = plan.source.uri
-        if uri.kind is SourceKind.FILE and not Path(uri.target).is_file():
-            warnings.append(f"streams.{plan.name}.uri: no such file {uri.target} (the stream fails until it exists)")
         if uri.kind is SourceKind.V4L2 and uri.target.startswith("/dev/") and not Path(uri.target).exists():
             warnings.append(f"streams.{plan.name}.uri: no camera at {uri.target} now (the stream retries)")
     return errors, warnings

@@ -27,6 +27,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--config", required=True, help="the YAML config (see docs/daemon.md)")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    p.add_argument(
+        "--exit-on-stall",
+        action="store_true",
+        help="exit with status 1 when a model or sink stops progressing for watchdog.stall seconds "
+        "(for supervisors other than systemd's watchdog)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="check a daemon config; prints OK or one line per error")
@@ -93,6 +99,7 @@ def print_config_errors(lines: list[str]) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from edge.config import ConfigErrors, load_config
+    from edge.daemon.reload import ReloadOnSignal
     from edge.daemon.runner import Daemon
 
     use_level_prefixes()
@@ -107,8 +114,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print_config_errors(exc.lines)
         return 2
     stop = threading.Event()
-    with StopOnSignal(stop) as signals:
-        summary = Daemon(config).run(stop, args.duration)
+    daemon = Daemon(config, exit_on_stall=args.exit_on_stall)
+    with StopOnSignal(stop) as signals, ReloadOnSignal(daemon.request_reload):
+        summary = daemon.run(stop, args.duration)
     reason = f"{signals.received}" if summary.reason == "signal" and signals.received else summary.reason
     for name, s in summary.streams.items():
         log.info(
@@ -148,7 +156,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     path = Path(args.config)
     try:
-        config = load_config(path)
+        config = load_config(path, check_files=True)
     except ConfigErrors as exc:
         print_config_errors(exc.lines)
         return 1

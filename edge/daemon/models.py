@@ -106,6 +106,7 @@ class ModelLoader:
         self._pending: dict[str, tuple[ModelConfig, ModelSpec]] = {}
         self._states: dict[str, str] = {}
         self._opened: list[Model] = []
+        self._by_name: dict[str, list[Model]] = {}  # what a reload closes when it swaps a model
 
     def open(self) -> Opened:
         out = Opened()
@@ -122,6 +123,35 @@ class ModelLoader:
                 out.pending[m.name] = change.state
                 out.specs[m.name] = self._pending[m.name][1]
         return out
+
+    def open_one(self, m: ModelConfig) -> Change:
+        """Open one model of a reloaded config (the same way as at start)."""
+        self._models = [x for x in self._models if x.name != m.name] + [m]
+        change = self._open(m)
+        if isinstance(change, Failed):
+            log.error("model %s: %s", m.name, change.reason)
+        elif isinstance(change, Waiting):
+            log.warning("model %s: %s; its streams queue frames meanwhile", m.name, change.state)
+        return change
+
+    def update_config(self, m: ModelConfig) -> None:
+        """New settings that need no reopening (thresholds); a pending model gets them when ready."""
+        self._models = [x if x.name != m.name else m for x in self._models]
+        if m.name in self._pending:
+            self._pending[m.name] = (m, self._pending[m.name][1])
+
+    def detach(self, name: str, keep: Model | None = None) -> list[Model]:
+        """Hand over the models opened for ``name`` (except ``keep``) for the caller to close."""
+        models = [x for x in self._by_name.pop(name, []) if x is not keep]
+        if keep is not None:
+            self._by_name[name] = [keep]
+        self._opened = [x for x in self._opened if all(x is not y for y in models)]
+        return models
+
+    def forget(self, name: str) -> None:
+        """A removed model: stop tracking it (a build in progress finishes unused)."""
+        self._models = [x for x in self._models if x.name != name]
+        self._forget(name)
 
     def poll(self) -> list[Change]:
         """What changed for pending models since the last call: ready, failed or a new state."""
@@ -187,6 +217,7 @@ class ModelLoader:
 
     def _ready(self, m: ModelConfig, model: Model) -> Ready:
         self._opened.append(model)
+        self._by_name.setdefault(m.name, []).append(model)
         log.info("model %s: %s %s on %s", m.name, model.spec.task.value, m.path.name, model.backend.name)
         self._forget(m.name)
         return Ready(ModelRunner(m.name, model, m.params, m.max_batch, m.pipelined))

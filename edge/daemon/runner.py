@@ -2,7 +2,9 @@
 
 The caller owns signals: it sets ``stop`` (a threading.Event) from its SIGINT/SIGTERM handler
 and :meth:`Daemon.run` drains in-flight frames, publishes final stats and closes every sink
-(which flushes what they accepted) before it returns.
+(which flushes what they accepted) before it returns; its SIGHUP handler calls
+:meth:`Daemon.request_reload` (:mod:`edge.daemon.reload`). systemd's watchdog is answered only
+while :mod:`edge.daemon.watchdog` sees every model and sink progressing.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from edge.config import EdgeConfig
+from edge.config import ConfigErrors, EdgeConfig, load_config
 from edge.daemon.models import EngineSupport, Failed, ModelLoader, Ready, hosted_plans, tensorrt_support
+from edge.daemon.reload import Reloader, ReloadPlan, files_changed, plan_reload, stamps
+from edge.daemon.watchdog import StallEpisodes, Watchdog
 from edge.messages import Sink, StatsSnapshot
 from edge.opencv_info import log_opencv_at_start
 from edge.pipeline import Pipeline, StreamHealth
@@ -27,7 +32,8 @@ log = logging.getLogger("edge.daemon")
 
 @dataclass(frozen=True)
 class RunSummary:
-    """How a run went. ``reason``: "duration", "signal" or "ended" (every source ended)."""
+    """How a run went. ``reason``: "duration", "signal", "ended" (every source ended) or
+    "stalled" (a model or sink stopped progressing, with ``exit_on_stall``)."""
 
     reason: str
     seconds: float
@@ -40,7 +46,17 @@ class RunSummary:
 
     @property
     def ok(self) -> bool:
-        return self.clean and not self.failed_streams and not self.failed_models
+        return self.clean and not self.failed_streams and not self.failed_models and self.reason != "stalled"
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """One reload: ``applied`` False when the new config was refused (the old one runs on);
+    ``lines`` the errors or problems met, one per line."""
+
+    applied: bool
+    lines: tuple[str, ...] = ()
+    plan: ReloadPlan | None = None
 
 
 def build_sinks(config: EdgeConfig) -> list[Sink]:
@@ -68,6 +84,7 @@ class Daemon:
         flush_timeout: float = 10.0,
         stats_interval: float | None = None,
         engine_support: Callable[[], EngineSupport] | None = None,
+        exit_on_stall: bool = False,
     ) -> None:
         self.config = config
         self._extra_sinks = list(extra_sinks)
@@ -80,6 +97,14 @@ class Daemon:
         self._engine_support = engine_support or (lambda: tensorrt_support(config.engines_dir))
         self._loader = ModelLoader(list(config.models.values()), self._engine_support)
         self._failed_models: dict[str, str] = {}
+        self._exit_on_stall = exit_on_stall
+        self._reload_requested = threading.Event()
+        self._stamps = stamps(config)
+        self.reloads: list[ReloadOutcome] = []  # appended once each reload is done
+
+    def request_reload(self) -> None:
+        """Re-read the config file at the next tick (safe from a signal handler)."""
+        self._reload_requested.set()
 
     def run(self, stop: threading.Event, duration: float | None = None) -> RunSummary:
         """Run until ``stop`` is set, ``duration`` seconds pass or every source has ended."""
@@ -90,6 +115,7 @@ class Daemon:
         self._failed_models = dict(opened.failed)
         sinks: list[Sink] = []
         clean = True
+        pipeline: Pipeline | None = None
         try:
             sinks = build_sinks(self.config) + self._extra_sinks
             hosted = hosted_plans(list(self.config.models.values()), opened.specs)
@@ -110,11 +136,14 @@ class Daemon:
             reason = self._serve(pipeline, stop, duration, notifier)
             notifier.stopping(f"stopping ({reason}): draining")
             log.info("stopping (%s): draining in-flight frames", reason)
-            clean = pipeline.stop(drain=True, timeout=self._drain_timeout)
+            # A stalled worker would hold the drain for its whole timeout: give up on it sooner.
+            drain = reason != "stalled"
+            clean = pipeline.stop(drain=drain, timeout=self._drain_timeout if drain else 2.0)
             final = pipeline.snapshot()
-            pipeline.fanout.publish_stats(final)
+            if drain:  # a stuck sink holds the fanout: the final stats would wait behind it
+                pipeline.fanout.publish_stats(final)
         finally:
-            clean = self._close(sinks) and clean
+            clean = self._close(pipeline.fanout.sinks if pipeline is not None else sinks, clean) and clean
             notifier.close()
         return self._summary(reason, time.monotonic() - t0, final, self._failed_models, clean)
 
@@ -123,6 +152,7 @@ class Daemon:
         deadline = None if duration is None else time.monotonic() + duration
         next_stats = time.monotonic() + interval
         tick = min(1.0, interval, notifier.watchdog_interval or 1.0)
+        health = StallEpisodes(Watchdog(self.config.watchdog.stall))
         while True:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -133,13 +163,74 @@ class Daemon:
             if now >= next_stats:
                 snap = pipeline.snapshot()
                 pipeline.fanout.publish_stats(snap)
-                notifier.status(_status_line(snap))
+                stall = health.current  # while stalled the status line keeps saying so
+                notifier.status(_status_line(snap) if stall is None else stall.describe(time.monotonic()))
                 _log_stats(snap)
                 next_stats = now + interval
-            notifier.watchdog()
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self._reload(pipeline, notifier, health)
+            if not self._check_health(pipeline, notifier, health):
+                return "stalled"
             wait = tick if deadline is None else max(0.0, min(tick, deadline - now))
             if stop.wait(wait):
                 return "signal"
+
+    def _check_health(self, pipeline: Pipeline, notifier: Notifier, health: StallEpisodes) -> bool:
+        """Ping systemd's watchdog while everything progresses; False to stop (exit_on_stall)."""
+        verdict = health.tick(pipeline.worker_progress(), pipeline.fanout.busy())
+        if verdict.ping:
+            notifier.watchdog()
+        if verdict.started and verdict.stall is not None:
+            line = verdict.stall.describe(time.monotonic())
+            log.error("watchdog: %s; %s", line, "exiting" if self._exit_on_stall else "not answering the watchdog")
+            notifier.status(line)
+        elif verdict.ended:
+            log.warning("watchdog: progressing again; answering the watchdog")
+            notifier.status("progressing again")
+        return verdict.ping or not self._exit_on_stall
+
+    def _reload(self, pipeline: Pipeline, notifier: Notifier, health: StallEpisodes) -> None:
+        """Re-read the config file; apply what changed, or keep the running config on an error."""
+        path = self.config.path
+        notifier.reloading("reloading the config")
+        if path is None:
+            log.error("reload: this daemon was not started from a config file; nothing to re-read")
+            outcome = ReloadOutcome(False, ("this daemon was not started from a config file",))
+        else:
+            outcome = self._reload_from(path, pipeline, health, notifier)
+        self.reloads.append(outcome)
+        counts = f"{len(self.config.streams)} streams, {len(self.config.models)} models"
+        notifier.ready(
+            f"reloaded: {counts}" if outcome.applied else f"reload refused; running the old config ({counts})"
+        )
+
+    def _reload_from(self, path: Path, pipeline: Pipeline, health: StallEpisodes, notifier: Notifier) -> ReloadOutcome:
+        try:
+            new = load_config(path, check_files=True)
+        except ConfigErrors as exc:
+            for line in exc.lines:
+                log.error("reload: %s", line)
+            log.error("reload: the config has errors; the running config stays in effect")
+            return ReloadOutcome(False, tuple(exc.lines))
+        new_stamps = stamps(new)
+        plan = plan_reload(self.config, new, files_changed(self._stamps, new_stamps))
+        log.info("reload: %s", plan.describe())
+        timeout = min(5.0, self._flush_timeout)
+        reloader = Reloader(pipeline, self._loader, build_sinks, self._extra_sinks, timeout, notifier.watchdog)
+        try:
+            problems = reloader.apply(plan, self.config, new)
+        except Exception as exc:  # a reload must never take the running daemon down
+            log.exception("reload: failed part way")
+            problems = [f"failed part way: {type(exc).__name__}: {exc}; restart the service to apply the rest"]
+        for line in problems:
+            log.error("reload: %s", line)
+        self.config, self._stamps = new, new_stamps
+        models = pipeline.snapshot().models  # which models failed, now: fixed, new or removed ones
+        self._failed_models = {n: s.removeprefix("failed: ") for n, s in models.items() if s.startswith("failed: ")}
+        if plan.watchdog_changed:
+            health.watchdog.stall = new.watchdog.stall
+        return ReloadOutcome(True, tuple(problems), plan)
 
     def _models_changed(self, pipeline: Pipeline) -> None:
         """Attach models whose engines became ready; give up on those whose build failed."""
@@ -152,7 +243,7 @@ class Daemon:
             else:
                 pipeline.set_pending(change.model, change.state)
 
-    def _close(self, sinks: Sequence[Sink]) -> bool:
+    def _close(self, sinks: Sequence[Sink], threads_stopped: bool = True) -> bool:
         clean = True
         for sink in sinks:
             try:
@@ -160,7 +251,10 @@ class Daemon:
             except Exception as exc:  # one sink failing to close must not keep the others open
                 log.error("closing %s failed: %s", type(sink).__name__, exc)
                 clean = False
-        self._loader.close()
+        if threads_stopped:
+            self._loader.close()
+        else:  # a worker stuck inside a model must not have the model freed under it
+            log.warning("models left open: some worker threads did not stop")
         return clean
 
     def _summary(

@@ -13,6 +13,7 @@ from edge.hosted.fallback import HostedFallback, HostedPlan
 from edge.messages import ResultMessage, ResultSource, Sink, StatsSnapshot, StreamStats
 from edge.pipeline.allocator import limit_malloc_arenas
 from edge.pipeline.blas import limit_blas_threads
+from edge.pipeline.changes import PipelineChanges
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
 from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
@@ -41,7 +42,7 @@ class StreamPlan:
         return self.source.name
 
 
-class Pipeline:
+class Pipeline(PipelineChanges):
     """Runs streams through models into sinks. ``failed_models`` maps models that could not be
     loaded to their error: streams keep running their other models and stats report them.
 
@@ -67,6 +68,8 @@ class Pipeline:
         hosted: Mapping[str, HostedPlan] | None = None,
     ) -> None:
         self.fanout = Fanout(sinks)
+        self._file_queue = file_queue
+        self._opener = opener
         self._failed_models = dict(failed_models or {})
         self._runners = {r.name: r for r in runners}
         self._pending = dict(pending or {})
@@ -312,7 +315,7 @@ class Pipeline:
             return c.results, dict(c.stages)
 
     def snapshot(self) -> StatsSnapshot:
-        streams: dict[str, StreamStats] = {name: self._stream_health(name) for name in self._plans}
+        streams: dict[str, StreamStats] = {name: self._stream_health(name) for name in list(self._plans)}
         with self._lock:
             models = {name: f"failed: {err}" for name, err in self._failed_models.items()}
             for name in self._runners:

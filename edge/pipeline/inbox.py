@@ -47,7 +47,9 @@ class Inbox:
     def put(self, frame: Frame) -> bool:
         """Queue ``frame``; False once the inbox is closed (the frame is not queued)."""
         with self._cond:
-            q = self._queues[frame.stream]
+            q = self._queues.get(frame.stream)
+            if q is None:  # the stream was removed (a reload) while it delivered
+                return False
             if q.live:
                 if self._closed:
                     return False
@@ -57,8 +59,12 @@ class Inbox:
                 q.frames.append(frame)
                 self._cond.notify_all()
             else:
-                self._cond.wait_for(lambda: self._closed or len(q.frames) < q.capacity)
-                if self._closed:
+
+                def gone() -> bool:
+                    return self._queues.get(frame.stream) is not q
+
+                self._cond.wait_for(lambda: self._closed or gone() or len(q.frames) < q.capacity)
+                if self._closed or gone():
                     return False
                 q.frames.append(frame)
                 self._cond.notify_all()
@@ -69,13 +75,18 @@ class Inbox:
             self._on_drop(frame.stream, dropped)
         return True
 
-    def take(self, max_frames: int) -> list[Frame]:
+    def take(self, max_frames: int, cancelled: Callable[[], bool] | None = None) -> list[Frame]:
         """Wait for frames and take up to ``max_frames``, one per stream, round-robin.
 
-        Returns an empty list only when the inbox is closed and empty.
+        Returns an empty list only when the inbox is closed and empty, or ``cancelled()`` is
+        true (checked at each :meth:`wake`): a worker being replaced leaves the frames for its
+        successor.
         """
+        stop = cancelled or (lambda: False)
         with self._cond:
-            self._cond.wait_for(lambda: self._closed or any(q.frames for q in self._queues.values()))
+            self._cond.wait_for(lambda: self._closed or stop() or any(q.frames for q in self._queues.values()))
+            if stop():
+                return []
             taken: list[Frame] = []
             for _ in range(len(self._order)):
                 name = self._order[0]
@@ -103,11 +114,32 @@ class Inbox:
         for name, n in dropped:
             self._on_drop(name, n)
 
+    def wake(self) -> None:
+        """Make waiting takers check their ``cancelled`` again."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def remove_stream(self, stream: str) -> None:
+        """Stop queueing for ``stream``; frames it still had queued are counted as dropped."""
+        with self._cond:
+            q = self._queues.pop(stream, None)
+            if q is None:
+                return
+            self._order.remove(stream)
+            n = len(q.frames)
+            self._cond.notify_all()
+        if n:
+            self._on_drop(stream, n)
+
+    def streams(self) -> list[str]:
+        with self._cond:
+            return list(self._order)
+
     def has_room(self, stream: str) -> bool:
         """A put for ``stream`` would not wait (or the inbox is closed)."""
         with self._cond:
-            q = self._queues[stream]
-            return self._closed or q.live or len(q.frames) < q.capacity
+            q = self._queues.get(stream)
+            return q is None or self._closed or q.live or len(q.frames) < q.capacity
 
     def depth(self, stream: str) -> int:
         with self._cond:

@@ -80,6 +80,11 @@ class StreamCounters:
             for m in models:
                 self.routes[m].offered += 1
 
+    def settled(self) -> bool:
+        """Every frame offered is inferred, dropped or failed: none is inside a worker."""
+        with self.lock:
+            return all(r.offered == r.inferred + r.dropped + r.errors for r in self.routes.values())
+
     def dropped(self, model: str, n: int) -> None:
         with self.lock:
             self.routes[model].dropped += n

@@ -9,6 +9,8 @@ stages one after the other (for backends that already use every core for each in
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import queue
 import threading
@@ -73,6 +75,20 @@ class _Job:
             raise EdgeError("a batch needs at least one frame")
 
 
+@dataclass(frozen=True)
+class WorkerProgress:
+    """What the watchdog reads: ``completed`` counts batches through inference (inferred or
+    failed) and never goes back; ``waiting`` frames are queued or in the stages;
+    ``infer_seconds`` is the recent mean of one inference (0 before the first)."""
+
+    serial: int  # tells a replaced worker from its successor of the same name
+    completed: int
+    waiting: int
+    infer_seconds: float
+
+
+_serials = itertools.count(1)
+
 Publish = Callable[[ResultMessage], None]
 Account = Callable[[ResultMessage], None]
 Fail = Callable[[Sequence[Frame], str], None]
@@ -93,6 +109,10 @@ class ModelWorker:
         self._in_flight = 0
         self._last_error: str | None = None
         self._errors_logged: set[str] = set()
+        self._serial = next(_serials)
+        self._completed = 0
+        self._infer_mean = 0.0
+        self._retired = threading.Event()
         self._output_names = [o.name for o in runner.model.backend.outputs]
         # TensorRT preprocesses on the GPU inside infer_images; CPU backends keep the base
         # version, and the worker preprocesses on its own thread, overlapped with inference.
@@ -116,6 +136,31 @@ class ModelWorker:
         for t in self._threads:
             t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
+
+    def retire(self) -> None:
+        """Take no more frames: those in the stages finish, the queued ones stay for a successor."""
+        self._retired.set()
+        self.inbox.wake()
+
+    def update_params(self, params: InferenceParams) -> None:
+        """New thresholds from the next batch decoded on (one reference swap: no lock needed)."""
+        self.runner = dataclasses.replace(self.runner, params=params)
+
+    def progress(self) -> WorkerProgress:
+        queued = 0 if self.inbox.empty() else 1
+        with self._lock:
+            return WorkerProgress(self._serial, self._completed, self._in_flight + queued, self._infer_mean)
+
+    def _finished_inference(self, seconds: float | None) -> None:
+        with self._lock:
+            self._completed += 1
+            if seconds is not None:  # a slow model's stall limit grows with its own time
+                self._infer_mean = seconds if not self._infer_mean else 0.8 * self._infer_mean + 0.2 * seconds
+
+    def _take(self) -> list[Frame]:
+        if self._retired.is_set():
+            return []
+        return self.inbox.take(self.runner.batch_size, self._retired.is_set)
 
     @property
     def in_flight(self) -> int:
@@ -186,8 +231,10 @@ class ModelWorker:
         try:
             job.outputs = self._run_backend(job)
         except Exception as exc:
+            self._finished_inference(None)
             self._error(job, "inference", exc)
             return False
+        self._finished_inference(time.perf_counter() - job.infer_start)
         job.tensor = None  # the batch's memory goes now, not when the job is done
         job.infer_end = time.perf_counter()
         return True
@@ -207,13 +254,13 @@ class ModelWorker:
     # -- loops -------------------------------------------------------------------------
 
     def _sequential_loop(self) -> None:
-        while frames := self.inbox.take(self.runner.batch_size):
+        while frames := self._take():
             job = self._prepare(frames)
             if job is not None and self._infer(job):
                 self._post(job)
 
     def _prep_loop(self) -> None:
-        while frames := self.inbox.take(self.runner.batch_size):
+        while frames := self._take():
             job = self._prepare(frames)
             if job is not None:
                 self._to_infer.put(job)

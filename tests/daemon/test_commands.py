@@ -10,11 +10,11 @@ from tests.helpers import FIXTURE_MODELS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_validate_accepts_the_example_and_warns_about_a_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(ROOT / "examples" / "edge.yaml")]) == 0
-    out, err = capsys.readouterr()
-    assert out.strip().endswith("edge.yaml: OK (2 streams, 1 models)")
-    assert err.startswith("edge: warning: streams.recorded.uri: no such file")
+def test_validate_finds_the_examples_only_problem_its_missing_clip(capsys: pytest.CaptureFixture[str]) -> None:
+    example = ROOT / "examples" / "edge.yaml"
+    assert main(["validate", str(example)]) == 1  # the clip is there once `edge demo` has run
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"edge: error: {example}:27: streams.recorded.uri: no such file: ")
 
 
 def test_validate_prints_one_line_per_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,10 +34,15 @@ def test_validate_prints_one_line_per_error(tmp_path: Path, capsys: pytest.Captu
         "rtsp://, v4l2:///dev/videoN, a device index, csi://N, gst://... ! appsink, http(s)://",
     ]
     cfg.write_text(cfg.read_text().replace("confidnce", "confidence").replace("ftp://x/y", "clip.mp4"))
-    assert main(["validate", str(cfg)]) == 1  # the shape is right now; the broken model is found next
+    assert main(["validate", str(cfg)]) == 1  # the missing video is an error too
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("edge: warning: streams.s.uri: no such file")
-    assert err[1].startswith("edge: error: models.b.path: ") and len(err) == 2
+    assert err == [
+        f"edge: error: {cfg}:5: streams.s.uri: no such file: {tmp_path / 'clip.mp4'}; fix the path or create the file"
+    ]
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    assert main(["validate", str(cfg)]) == 1  # the shape and files are right now; the broken model is found next
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("edge: error: models.b.path: ") and len(err) == 1
 
 
 def test_run_rejects_a_bad_config_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
