@@ -92,7 +92,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 # Modules that add their own subcommands: each has ``register(subparsers)`` and imports
 # nothing heavy at module level, so ``edge --help`` stays fast and runtime-free.
-COMMAND_MODULES: tuple[str, ...] = ("edge.daemon.commands", "edge.engines.commands")
+COMMAND_MODULES: tuple[str, ...] = ("edge.daemon.commands", "edge.engines.commands", "edge.serve.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

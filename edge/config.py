@@ -26,12 +26,13 @@ from edge.hosted.config import HostedConfig
 from edge.pipeline.core import StreamPlan
 from edge.publish.config import MqttConfig, SpoolConfig
 from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
+from edge.serve.config import HttpConfig
 from edge.sources import CaptureOptions, SourceError, SourceKind, SourceSettings, parse_uri
 from edge.tasks.params import InferenceParams
 
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
-_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console")
+_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console", "http")
 _MODEL_KEYS = (
     "path",
     "backend",
@@ -101,10 +102,11 @@ class EdgeConfig:
     console: bool = False
     path: Path | None = None
     engines_dir: Path | None = None  # the TensorRT engine cache; None: edge.engines.paths' default
+    http: HttpConfig | None = None  # the v1 route, health and metrics server (edge.serve); None: off
 
     def __post_init__(self) -> None:
-        if not self.streams:
-            raise ConfigError("streams: define at least one stream")
+        if not self.streams and self.http is None:
+            raise ConfigError("streams: define at least one stream (or an http: server)")
 
     @property
     def stats_interval(self) -> float:
@@ -337,7 +339,10 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
             models[name] = m
     # Streams are checked against every model named, loadable or not, so one typo is one error.
     streams: list[StreamPlan] = []
-    for name, value in _named(root, "streams", errors).items():
+    stream_data = (
+        {} if root.get("streams") is None and root.get("http") is not None else _named(root, "streams", errors)
+    )
+    for name, value in stream_data.items():
         s = _collect(errors, partial(_stream, name, value, base, model_data))
         if s is not None:
             streams.append(s)
@@ -352,9 +357,12 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
     console = _collect(errors, lambda: get_bool(root, "console", "console", False))
     engines_text = _collect(errors, lambda: get_str(root, "engines", "engines"))
     engines_dir = (base / Path(engines_text).expanduser()) if engines_text else None
+    http = None
+    if "http" in root:
+        http = _collect(errors, lambda: HttpConfig.from_mapping(root["http"], "http"))
     if errors:
         return None
-    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path, engines_dir)
+    return EdgeConfig(models, tuple(streams), mqtt, spool, state_dir, bool(console), path, engines_dir, http)
 
 
 def parse_config(text: str, path: Path | None = None) -> EdgeConfig:
