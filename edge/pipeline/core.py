@@ -16,7 +16,7 @@ from edge.pipeline.batches import BatchSnapshot, BatchStats
 from edge.pipeline.blas import limit_blas_threads
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
-from edge.pipeline.request import InferenceRequest, RequestRefused
+from edge.pipeline.request import REQUEST_STREAM, InferenceRequest, RequestRefused
 from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
 from edge.pipeline.worker import ModelRunner, ModelWorker
 from edge.sources import Frame, Source, SourceSettings, SourceState, open_capture
@@ -336,6 +336,10 @@ class Pipeline:
         """Take back a request no worker has taken yet (True), e.g. after waiting too long."""
         inbox = self._inboxes.get(model)
         return inbox is not None and inbox.withdraw(request)
+
+    def requests_waiting(self) -> dict[str, int]:
+        """Per model: requests queued, not yet taken by its worker."""
+        return {name: inbox.depth(REQUEST_STREAM) for name, inbox in self._inboxes.items()} if self._requests else {}
 
     def batch_stats(self) -> dict[str, BatchSnapshot]:
         """Per model: batches run, their sizes and inference times (requests included)."""
