@@ -52,6 +52,10 @@ class HttpServer:
         self.models = dict(models)
 
     @property
+    def started(self) -> bool:
+        return bool(self._server.started)
+
+    @property
     def port(self) -> int:
         """The bound port (the configured one, or the one the system chose for port 0)."""
         for server in self._server.servers:
