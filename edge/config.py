@@ -339,9 +339,8 @@ def _build(root: Mapping[str, Any], base: Path, path: Path | None, errors: list[
             models[name] = m
     # Streams are checked against every model named, loadable or not, so one typo is one error.
     streams: list[StreamPlan] = []
-    stream_data = (
-        {} if root.get("streams") is None and root.get("http") is not None else _named(root, "streams", errors)
-    )
+    serve_only = root.get("streams") is None and "http" in root  # a server with no cameras
+    stream_data = {} if serve_only else _named(root, "streams", errors)
     for name, value in stream_data.items():
         s = _collect(errors, partial(_stream, name, value, base, model_data))
         if s is not None:

@@ -42,6 +42,12 @@ class HttpConfig:
         keys = d.get("api_keys", [])
         if not isinstance(keys, list):
             raise ConfigError(f"{where}.api_keys: a list of {{env: VARIABLE}} or {{credential: NAME}}")
+        for i, k in enumerate(keys):
+            if isinstance(k, str):  # the value itself is never echoed: it is a key
+                raise ConfigError(
+                    f"{where}.api_keys[{i}]: do not put the API key in the config file; "
+                    "use {env: VARIABLE} or {credential: NAME} (a systemd LoadCredential= file)"
+                )
         refs = tuple(SecretRef.from_value(k, f"{where}.api_keys[{i}]") for i, k in enumerate(keys))
         wait = parse_duration(d["max_wait"], f"{where}.max_wait") if "max_wait" in d else 2.0
         if wait <= 0:
