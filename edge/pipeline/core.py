@@ -16,6 +16,7 @@ from edge.pipeline.batches import BatchSnapshot, BatchStats
 from edge.pipeline.blas import limit_blas_threads
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
+from edge.pipeline.outcomes import HostedOutcomes
 from edge.pipeline.request import REQUEST_STREAM, InferenceRequest, RequestRefused
 from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
 from edge.pipeline.worker import ModelRunner, ModelWorker
@@ -95,6 +96,7 @@ class Pipeline:
         }
         self._inboxes = {name: Inbox(self._drop_hook(name), self._overflow_hook(name)) for name in usable}
         self._batches = {name: BatchStats() for name in usable}
+        self._hosted_outcomes = HostedOutcomes()
         for inbox in self._inboxes.values() if requests > 0 else ():
             inbox.add_requests(requests)
         for plan in streams:
@@ -180,6 +182,8 @@ class Pipeline:
     def _failed(self, model: str) -> Callable[[Sequence[Frame], str], None]:
         def on_fail(frames: Sequence[Frame], message: str) -> None:
             fallback = self._fallbacks.get(model)
+            if message.startswith("hosted:"):
+                self._hosted_outcomes.failed(model, message, len(frames))
             for f in frames:
                 local = not message.startswith("hosted:")  # a hosted failure is not offered again
                 if not (local and fallback is not None and fallback.offer(f, "error")):
@@ -190,6 +194,8 @@ class Pipeline:
 
     def _account(self, message: ResultMessage) -> None:
         hosted = message.source is ResultSource.HOSTED
+        if hosted:
+            self._hosted_outcomes.answered(message.model)
         self._counters[message.stream].inferred(message.model, message.latency, hosted)
         self._notify()
 
@@ -340,6 +346,10 @@ class Pipeline:
     def requests_waiting(self) -> dict[str, int]:
         """Per model: requests queued, not yet taken by its worker."""
         return {name: inbox.depth(REQUEST_STREAM) for name, inbox in self._inboxes.items()} if self._requests else {}
+
+    def hosted_requests(self) -> dict[tuple[str, str], int]:
+        """Hosted-fallback requests by (model, HTTP status or "error")."""
+        return self._hosted_outcomes.snapshot()
 
     def batch_stats(self) -> dict[str, BatchSnapshot]:
         """Per model: batches run, their sizes and inference times (requests included)."""

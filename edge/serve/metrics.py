@@ -29,6 +29,8 @@ class StatsSource(Protocol):
 
     def batch_stats(self) -> dict[str, BatchSnapshot]: ...
 
+    def hosted_requests(self) -> dict[tuple[str, str], int]: ...
+
 
 Publisher = Callable[[], PublisherStats | None]
 
@@ -65,6 +67,12 @@ class PipelineCollector(Collector):
         snap = self._pipeline.snapshot()
         yield from _streams(snap)
         yield from _models(snap, self._pipeline.batch_stats())
+        hosted = CounterMetricFamily(
+            "edge_hosted_requests", "Hosted-fallback requests by model and HTTP status", labels=["model", "status"]
+        )
+        for (model, status), n in sorted(self._pipeline.hosted_requests().items()):
+            hosted.add_metric([model, status], n)
+        yield hosted
         stats = self._publisher()
         if stats is not None:
             yield from _publisher(stats)

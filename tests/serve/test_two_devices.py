@@ -97,3 +97,7 @@ http: {{port: 0}}
         if s.name.endswith("_total")
     }
     assert served.get("200") == len(hosted)  # B answered each hosted result once
+    assert run.daemon.pipeline is not None
+    outcomes = run.daemon.pipeline.hosted_requests()  # what A's /metrics reports as edge_hosted_requests
+    assert outcomes[("det", "200")] == len(hosted)
+    assert sum(outcomes.values()) - len(hosted) == routes["errors"]  # every other request failed and was counted
