@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from edge.config import ConfigErrors, parse_config
+from edge.config import ConfigErrors, load_config, parse_config
 from edge.publish.config import SecretRef
 from edge.serve.config import HttpConfig
-from tests.serve.helpers import DETECT
+from tests.serve.helpers import DETECT, ROOT
 
 MODELS = f"models:\n  det: {{path: {DETECT}}}\n"
 
@@ -59,3 +59,10 @@ def test_an_unreadable_key_is_one_line_naming_the_reference(monkeypatch: pytest.
         Exception, match=r"http.api_keys\[0\]: the environment variable EDGE_TEST_NO_SUCH_KEY is not set"
     ):
         http.resolve_keys()
+
+
+@pytest.mark.parametrize("name", ["device-a.yaml", "device-b.yaml"])
+def test_the_two_device_example_configs_load(name: str) -> None:
+    config = load_config(ROOT / "examples" / "two-devices" / name)
+    assert config.http is not None and config.http.port == 9001
+    assert name == "device-b.yaml" or config.models["detect"].hosted is not None
