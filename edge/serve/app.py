@@ -51,7 +51,6 @@ def build_app(parts: AppParts) -> Starlette:
     count = request_counter(parts.registry)
     parts.registry.register(PipelineCollector(parts.pipeline, parts.publisher))
     route = V1Route(
-        parts.config,
         parts.keys,
         dict(parts.models),
         Submitter(parts.pipeline, parts.config.max_wait),

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from edge.demo.annotate import annotate
 from edge.errors import EdgeError
 from edge.pipeline.request import RequestRefused
-from edge.serve.config import MAX_BODY, HttpConfig
+from edge.serve.config import MAX_BODY
 from edge.serve.inputs import Image, InputError, from_body, from_url
 from edge.serve.models import ServedModel
 from edge.serve.params import ParamError, RouteParams, parse_params
@@ -39,7 +39,6 @@ Count = Callable[[str, int], None]  # (model name or "-", status)
 
 @dataclass(frozen=True)
 class V1Route:
-    config: HttpConfig
     keys: frozenset[str]
     models: dict[str, ServedModel]  # by model_id
     submitter: Submitter
