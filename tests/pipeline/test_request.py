@@ -3,6 +3,7 @@ decoded with their own parameters, answered without touching the streams' counts
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import wait
 from pathlib import Path
@@ -12,13 +13,13 @@ import pytest
 
 from edge.imageio import read_image
 from edge.model import Model
-from edge.pipeline import Pipeline, StreamPlan
+from edge.pipeline import ModelRunner, Pipeline, StreamPlan
 from edge.pipeline.request import InferenceRequest, RequestRefused
 from edge.sources import SourceSettings, parse_uri
 from edge.tasks.detection import Detections
 from edge.tasks.params import InferenceParams
 from tests.helpers import FIXTURE_MODELS
-from tests.pipeline.helpers import DETECT, MemorySink, runner
+from tests.pipeline.helpers import DETECT, DevicePreprocessBackend, MemorySink, runner
 
 IMAGE = read_image(Path(__file__).parents[2] / "examples" / "images" / "shapes.jpg")
 
@@ -112,3 +113,22 @@ def test_a_model_failing_on_a_request_answers_it_with_the_error() -> None:
     with pytest.raises(Exception, match="device lost"):
         request.reply.result(timeout=10)
     pipe.stop()
+
+
+def test_requests_on_a_device_preprocessing_fixed_batch_model_mix_params() -> None:
+    model = Model.open(DETECT)
+    device = DevicePreprocessBackend(model.backend)
+    det = ModelRunner("det", Model(dataclasses.replace(model.spec, batch=4), device))  # short batches padded
+    pipe = Pipeline([], [det], [], requests=8)
+    strict, loose = InferenceParams(confidence=0.9), InferenceParams(confidence=0.2)
+    requests = [InferenceRequest.make(IMAGE, strict if i % 2 else loose) for i in range(6)]
+    for r in requests:  # queued before the worker starts: one batch of 4 mixed, then 2 padded to 4
+        pipe.submit("det", r)
+    pipe.start()
+    wait([r.reply for r in requests], timeout=30)
+    pipe.stop()
+    assert device.image_batches == [4, 4]
+    assert [r.reply.result().batch for r in requests] == [4, 4, 4, 4, 2, 2]
+    for r in requests:
+        want = expected(r.params)
+        assert without_ids(r.reply.result().result.to_v1()) == without_ids(want.to_v1())
