@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from edge.errors import EdgeError
 from edge.tasks.params import InferenceParams
 
-FORMATS = ("json", "image")
+FORMATS = ("json", "image", "image_and_json")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 

@@ -3,6 +3,7 @@ answer with the v1 document (or the annotated JPEG), with the hosted API's error
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import logging
@@ -72,10 +73,13 @@ class V1Route:
         except EdgeError as exc:  # the model failed on this image
             return message(500, str(exc))
         doc = result.result.to_v1(inference_id=new_id(), time=round(time.perf_counter() - started, 6))
+        if params.format == "json":
+            return json_response(200, doc)
+        jpeg = await run_in_threadpool(_annotated_jpeg, image, doc, params)
         if params.format == "image":
-            jpeg = await run_in_threadpool(_annotated_jpeg, image, doc, params)
             return Response(jpeg, 200, media_type="image/jpeg")
-        return json_response(200, doc)
+        # image_and_json: the drawing first, as the hosted API orders its keys
+        return json_response(200, {"visualization": base64.b64encode(jpeg).decode("ascii"), **doc})
 
     def _authorized(self, request: Request) -> bool:
         offered = request.query_params.get("api_key")

@@ -117,6 +117,14 @@ def test_format_image_answers_the_annotated_jpeg(device: Served) -> None:
     assert 0 < changed[0] < changed[1]  # boxes drawn; thicker with labels on top
 
 
+def test_format_image_and_json_adds_the_drawing_as_base64(device: Served) -> None:
+    answer = request(url(device, "format=image_and_json"), base64.b64encode(JPEG), {"Content-Type": "text/plain"})
+    doc = answer.json()
+    assert answer.status == 200 and list(doc)[:2] == ["visualization", "inference_id"]
+    drawn = cv2.imdecode(np.frombuffer(base64.b64decode(doc.pop("visualization")), np.uint8), cv2.IMREAD_COLOR)
+    assert drawn.shape == read_image(IMAGE).shape and without_ids(doc) == expected()
+
+
 BIG = b"A" * (5 * 1024 * 1024 + 10)
 MULTI = multipart("upload", JPEG)
 ERRORS = {
