@@ -38,3 +38,14 @@ def test_an_unset_key_variable_stops_the_server_in_one_line() -> None:
     assert out.stderr.strip().splitlines()[-1] == (
         "edge: error: --api-key-env: the environment variable EDGE_TEST_UNSET_VAR_X is not set"
     )
+
+
+def test_without_http_the_server_libraries_are_never_imported() -> None:
+    server = "{'starlette', 'uvicorn', 'prometheus_client', 'multipart'}"
+    code = (
+        "import sys; from edge.cli import build_parser; build_parser(); "
+        "import edge.daemon.runner, edge.config; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {server}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
