@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import http.server
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -166,3 +168,17 @@ def test_a_wrong_or_missing_key_is_401_and_never_logged(device: Served, caplog: 
     assert wrong not in caplog.text and KEY not in caplog.text
     metrics = request(f"{device.url}/metrics").body.decode()
     assert KEY not in metrics and wrong not in metrics
+
+
+def test_a_chunked_body_is_cut_off_at_5_mb(device: Served) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", int(device.url.rsplit(":", 1)[1]), timeout=30)
+    chunks = (b"A" * (1024 * 1024) for _ in range(8))  # no Content-Length: the server counts
+    headers = {"Content-Type": "text/plain", "Transfer-Encoding": "chunked"}
+    try:
+        conn.request("POST", f"/det/1?api_key={KEY}", chunks, headers, encode_chunked=True)
+        resp = conn.getresponse()
+        assert resp.status == 413 and "too large" in json.loads(resp.read())["message"]
+    except (BrokenPipeError, ConnectionResetError):
+        pytest.fail("the server closed the connection instead of answering 413")
+    finally:
+        conn.close()
