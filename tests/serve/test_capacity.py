@@ -23,11 +23,11 @@ BODY = base64.b64encode(IMAGE.read_bytes())
 
 
 def test_a_saturated_worker_answers_503_with_retry_after(short_clip: Path) -> None:
-    det, spy = runner(delay=0.15, max_batch=1)  # one image a batch: requests and frames take turns
+    det, spy = runner(delay=0.5, max_batch=1)  # one image a batch: requests and frames take turns
     live = StreamPlan(SourceSettings("cam", parse_uri(str(short_clip)), live=True, realtime=True), ("det",))
     sink = MemorySink()
     pipe = Pipeline([live], [det], [sink], requests=2)
-    config = HttpConfig(port=0, max_wait=0.3, max_queue=2)
+    config = HttpConfig(port=0, max_wait=1.5, max_queue=2)
     server = HttpServer(
         config, pipe, {"det/1": ServedModel("det", "det/1", Task.OBJECT_DETECTION)}, lambda: None, CollectorRegistry()
     )
@@ -35,9 +35,9 @@ def test_a_saturated_worker_answers_503_with_retry_after(short_clip: Path) -> No
     server.start()
     try:
         url = f"http://127.0.0.1:{server.port}/det/1"
-        with ThreadPoolExecutor(10) as pool:
+        with ThreadPoolExecutor(12) as pool:
             answers: list[Answer] = list(
-                pool.map(lambda _: request(url, BODY, {"Content-Type": "text/plain"}), range(10))
+                pool.map(lambda _: request(url, BODY, {"Content-Type": "text/plain"}), range(12))
             )
     finally:
         server.stop()
@@ -45,9 +45,9 @@ def test_a_saturated_worker_answers_503_with_retry_after(short_clip: Path) -> No
         pipe.stop()
     statuses = sorted(a.status for a in answers)
     busy = [a for a in answers if a.status == 503]
-    assert set(statuses) == {200, 503} and len(busy) >= 10 - 1 - 2 - 2, statuses  # taken, queued, and freed once
+    assert set(statuses) == {200, 503} and len(busy) >= 6, statuses  # a 0.5 s model cannot keep up with 12
     assert all(a.headers.get("retry-after") == "1" and "busy" in a.json()["message"] for a in busy)
-    waited = [a for a in busy if "waited 0.3 s" in a.json()["message"]]
+    waited = [a for a in busy if "waited 1.5 s" in a.json()["message"]]
     full = [a for a in busy if "requests already wait" in a.json()["message"]]
     assert len(waited) + len(full) == len(busy) and full  # refused at once, or after max_wait in the queue
     routes = pipe.routes("cam")["det"]  # the stream's frames: every one inferred or counted as dropped
