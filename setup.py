@@ -2,6 +2,8 @@
 
 from setuptools import find_packages, setup
 
+HTTP = ["starlette>=0.37", "uvicorn>=0.29", "python-multipart>=0.0.9", "prometheus-client>=0.20"]
+
 setup(
     name="edge",
     version="0.1.0",
@@ -33,7 +35,9 @@ setup(
         # On a Jetson, TensorRT comes with JetPack (python3-libnvinfer); pycuda builds against its CUDA.
         "tensorrt": ["tensorrt>=10.0", "pycuda>=2024.1"],
         # tensorrt-stubs is installed with --no-deps by tools/test.sh: it pulls TensorRT otherwise.
-        "test": ["onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10"],
+        # The v1 route, health and metrics server (`http:` in the config, `edge serve`); docs/serve.md.
+        "http": HTTP,
+        "test": ["onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10", *HTTP],
         # Only tools/train_fixtures.py uses these. Ultralytics is AGPL: edge/ never imports it.
         "tools": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics>=8.4", "onnxslim>=0.1", "onnxruntime>=1.17"],
     },

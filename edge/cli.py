@@ -99,6 +99,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.service.commands",
     "edge.doctor.commands",
     "edge.roboflow.command",
+    "edge.serve.commands",
 )
 
 

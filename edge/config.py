@@ -27,12 +27,13 @@ from edge.pipeline.core import StreamPlan
 from edge.publish.config import MqttConfig, SpoolConfig
 from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
 from edge.roboflow.config import RoboflowConfig, hosted_config, model_id_of
+from edge.serve.config import HttpConfig
 from edge.sources import CaptureOptions, SourceError, SourceKind, SourceSettings, parse_uri
 from edge.tasks.params import InferenceParams
 
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
-_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console", "roboflow", "watchdog")
+_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console", "roboflow", "watchdog", "http")
 DEFAULT_STALL = 10.0
 _MODEL_KEYS = (
     "path",
@@ -116,10 +117,11 @@ class EdgeConfig:
     engines_dir: Path | None = None  # the TensorRT engine cache; None: edge.engines.paths' default
     roboflow: RoboflowConfig | None = None  # the roboflow: section (or its defaults)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
+    http: HttpConfig | None = None  # the v1 route, health and metrics server (edge.serve); None: off
 
     def __post_init__(self) -> None:
-        if not self.streams:
-            raise ConfigError("streams: define at least one stream")
+        if not self.streams and self.http is None:
+            raise ConfigError("streams: define at least one stream (or an http: server)")
 
     @property
     def stats_interval(self) -> float:
@@ -398,7 +400,9 @@ def _build(
             models[name] = m
     # Streams are checked against every model named, loadable or not, so one typo is one error.
     streams: list[StreamPlan] = []
-    for name, value in _named(root, "streams", errors).items():
+    serve_only = root.get("streams") is None and "http" in root  # a server with no cameras
+    stream_data = {} if serve_only else _named(root, "streams", errors)
+    for name, value in stream_data.items():
         s = _collect(errors, partial(_stream, name, value, base, model_data, check_files))
         if s is not None:
             streams.append(s)
@@ -412,6 +416,9 @@ def _build(
     engines_text = _collect(errors, lambda: get_str(root, "engines", "engines"))
     engines_dir = (base / Path(engines_text).expanduser()) if engines_text else None
     watchdog = _collect(errors, lambda: _watchdog(root.get("watchdog")))
+    http = None
+    if "http" in root:
+        http = _collect(errors, lambda: HttpConfig.from_mapping(root["http"], "http"))
     if errors or watchdog is None:
         return None
     return EdgeConfig(
@@ -425,6 +432,7 @@ def _build(
         engines_dir,
         roboflow=roboflow,
         watchdog=watchdog,
+        http=http,
     )
 
 

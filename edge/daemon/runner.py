@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge.config import ConfigErrors, EdgeConfig, load_config
 from edge.daemon.models import EngineSupport, Failed, ModelLoader, Ready, hosted_plans, tensorrt_support
@@ -26,6 +27,9 @@ from edge.pipeline import Pipeline, StreamHealth
 from edge.sources import SourceState, open_capture
 from edge.sources.source import Opener
 from edge.systemd import Notifier
+
+if TYPE_CHECKING:
+    from edge.serve.daemon import DaemonServer
 
 log = logging.getLogger("edge.daemon")
 
@@ -105,6 +109,7 @@ class Daemon:
     def request_reload(self) -> None:
         """Re-read the config file at the next tick (safe from a signal handler)."""
         self._reload_requested.set()
+        self.http: DaemonServer | None = None  # the v1 route and metrics server, with http:
 
     def run(self, stop: threading.Event, duration: float | None = None) -> RunSummary:
         """Run until ``stop`` is set, ``duration`` seconds pass or every source has ended."""
@@ -118,6 +123,11 @@ class Daemon:
         pipeline: Pipeline | None = None
         try:
             sinks = build_sinks(self.config) + self._extra_sinks
+            if self.config.http is not None:
+                from edge.serve.daemon import DaemonServer  # the server library loads only here
+
+                self.http = DaemonServer(self.config, sinks)
+                sinks.append(self.http.sink)
             hosted = hosted_plans(list(self.config.models.values()), opened.specs)
             pipeline = Pipeline(
                 self.config.streams,
@@ -127,14 +137,23 @@ class Daemon:
                 self._opener,
                 pending=opened.pending,
                 hosted=hosted,
+                requests=self.config.http.max_queue if self.config.http else 0,
             )
             self.pipeline = pipeline
             pipeline.start()
+            if self.http is not None:
+                try:
+                    self.http.start(pipeline, opened.specs)
+                except BaseException:
+                    pipeline.stop(drain=False, timeout=self._drain_timeout)
+                    raise
             self.started.set()
             waiting = f", {len(opened.pending)} waiting for engines" if opened.pending else ""
             notifier.ready(f"{len(self.config.streams)} streams, {len(opened.runners)} models{waiting}")
             reason = self._serve(pipeline, stop, duration, notifier)
             notifier.stopping(f"stopping ({reason}): draining")
+            if self.http is not None:
+                self.http.stop()  # answer no new requests; those queued drain with the frames
             log.info("stopping (%s): draining in-flight frames", reason)
             # A stalled worker would hold the drain for its whole timeout: give up on it sooner.
             drain = reason != "stalled"
@@ -157,7 +176,7 @@ class Daemon:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 return "duration"
-            if pipeline.idle():
+            if pipeline.idle() and self.http is None:  # a server runs until stopped
                 return "ended"
             self._models_changed(pipeline)
             if now >= next_stats:

@@ -47,7 +47,7 @@ def _label(image: Image, text: str, x: int, y: int, bg: tuple[int, int, int], sc
     cv2.putText(image, text, (x + 2, y - base), _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]]) -> None:
+def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]], labels: bool = True, stroke: int = 2) -> None:
     outlines: list[tuple[npt.NDArray[np.int32], tuple[int, int, int]]] = []
     for p in preds:
         pts = p.get("points")
@@ -73,13 +73,14 @@ def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]]) -> None:
         c = colour(int(p.get("class_id", 0)))
         x0, y0 = int(round(p["x"] - p["width"] / 2)), int(round(p["y"] - p["height"] / 2))
         x1, y1 = int(round(p["x"] + p["width"] / 2)), int(round(p["y"] + p["height"] / 2))
-        cv2.rectangle(image, (x0, y0), (x1, y1), c, 2)
+        cv2.rectangle(image, (x0, y0), (x1, y1), c, stroke)
         for k in p.get("keypoints", []):
             centre = (int(round(k["x"])), int(round(k["y"])))
             cv2.circle(image, centre, 4, (255, 255, 255), -1, cv2.LINE_AA)
             cv2.circle(image, centre, 4, c, 1, cv2.LINE_AA)
             cv2.putText(image, str(k.get("class", "")), (centre[0] + 5, centre[1] - 3), _FONT, 0.35, c, 1, cv2.LINE_AA)
-        _label(image, f"{p.get('class', '?')} {float(p.get('confidence', 0)):.2f}", x0, y0, c)
+        if labels:
+            _label(image, f"{p.get('class', '?')} {float(p.get('confidence', 0)):.2f}", x0, y0, c)
 
 
 def _draw_class_map(image: Image, doc: Mapping[str, Any]) -> None:
@@ -116,8 +117,9 @@ def _draw_classes(image: Image, doc: Mapping[str, Any]) -> None:
         _label(image, text, 6, 50 + 24 * row, colour(cid), scale=0.6)
 
 
-def annotate(image: Image, doc: Mapping[str, Any], title: str = "") -> Image:
-    """A copy of ``image`` (BGR) with ``doc`` (a v1 result) drawn on it."""
+def annotate(image: Image, doc: Mapping[str, Any], title: str = "", labels: bool = True, stroke: int = 2) -> Image:
+    """A copy of ``image`` (BGR) with ``doc`` (a v1 result) drawn on it; ``labels`` and
+    ``stroke`` (box line width) as the hosted API's parameters of the same names."""
     out = np.ascontiguousarray(image.copy())
     body = doc.get("predictions")
     if "segmentation_mask" in doc or (isinstance(body, Mapping) and "segmentation_mask" in body):
@@ -125,7 +127,7 @@ def annotate(image: Image, doc: Mapping[str, Any], title: str = "") -> Image:
     elif isinstance(body, Mapping) or "top" in doc:
         _draw_classes(out, doc)
     elif isinstance(body, list):
-        _draw_objects(out, body)
+        _draw_objects(out, body, labels, stroke)
     if title:
         _label(out, title, 6, 22, (40, 40, 40), scale=0.55)
     return out

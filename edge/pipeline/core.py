@@ -12,10 +12,13 @@ from edge.errors import EdgeError
 from edge.hosted.fallback import HostedFallback, HostedPlan
 from edge.messages import ResultMessage, ResultSource, Sink, StatsSnapshot, StreamStats
 from edge.pipeline.allocator import limit_malloc_arenas
+from edge.pipeline.batches import BatchSnapshot, BatchStats
 from edge.pipeline.blas import limit_blas_threads
 from edge.pipeline.changes import PipelineChanges
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
+from edge.pipeline.outcomes import HostedOutcomes
+from edge.pipeline.request import REQUEST_STREAM, InferenceRequest, RequestRefused
 from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
 from edge.pipeline.worker import ModelRunner, ModelWorker
 from edge.sources import Frame, Source, SourceSettings, SourceState, open_capture
@@ -54,6 +57,9 @@ class Pipeline(PipelineChanges):
     ``hosted`` gives models a hosted-API fallback (:mod:`edge.hosted.fallback`): frames a
     pending model would queue, a live stream would drop, or local inference failed on are
     offered to it first, as its config allows, and counted under ``hosted`` when it answers.
+
+    ``requests`` > 0 lets :meth:`submit` send requests (the HTTP server's) to every model, at
+    most that many waiting per model; each model then has a worker even with no stream.
     """
 
     def __init__(
@@ -66,10 +72,12 @@ class Pipeline(PipelineChanges):
         file_queue: int = 2,
         pending: Mapping[str, str] | None = None,
         hosted: Mapping[str, HostedPlan] | None = None,
+        requests: int = 0,
     ) -> None:
         self.fanout = Fanout(sinks)
         self._file_queue = file_queue
         self._opener = opener
+        self._requests = requests
         self._failed_models = dict(failed_models or {})
         self._runners = {r.name: r for r in runners}
         self._pending = dict(pending or {})
@@ -90,13 +98,17 @@ class Pipeline(PipelineChanges):
             if m in usable
         }
         self._inboxes = {name: Inbox(self._drop_hook(name), self._overflow_hook(name)) for name in usable}
+        self._batches = {name: BatchStats() for name in usable}
+        self._hosted_outcomes = HostedOutcomes()
+        for inbox in self._inboxes.values() if requests > 0 else ():
+            inbox.add_requests(requests)
         for plan in streams:
             routes = tuple(m for m in plan.models if m in usable)
             self._routes[plan.name] = routes
             self._counters[plan.name] = StreamCounters({m: RouteCounts() for m in routes})
             for m in routes:
                 self._inboxes[m].add_stream(plan.name, plan.source.is_live, file_queue)
-        used = {m for rs in self._routes.values() for m in rs}
+        used = {m for rs in self._routes.values() for m in rs} | (usable if requests > 0 else set())
         self._workers = {name: self._worker(r) for name, r in self._runners.items() if name in used}
         self._sources = {
             p.name: Source(p.source, self._deliverer(p.name), opener) for p in streams if self._routes[p.name]
@@ -115,7 +127,14 @@ class Pipeline(PipelineChanges):
 
     def _worker(self, runner: ModelRunner) -> ModelWorker:
         name = runner.name
-        return ModelWorker(runner, self._inboxes[name], self.fanout.publish, self._account, self._failed(name))
+        return ModelWorker(
+            runner,
+            self._inboxes[name],
+            self.fanout.publish,
+            self._account,
+            self._failed(name),
+            self._batches[name].observe,
+        )
 
     def _deliverer(self, stream: str) -> Callable[[Frame], bool]:
         counters = self._counters[stream]
@@ -166,6 +185,8 @@ class Pipeline(PipelineChanges):
     def _failed(self, model: str) -> Callable[[Sequence[Frame], str], None]:
         def on_fail(frames: Sequence[Frame], message: str) -> None:
             fallback = self._fallbacks.get(model)
+            if message.startswith("hosted:"):
+                self._hosted_outcomes.failed(model, message, len(frames))
             for f in frames:
                 local = not message.startswith("hosted:")  # a hosted failure is not offered again
                 if not (local and fallback is not None and fallback.offer(f, "error")):
@@ -176,6 +197,8 @@ class Pipeline(PipelineChanges):
 
     def _account(self, message: ResultMessage) -> None:
         hosted = message.source is ResultSource.HOSTED
+        if hosted:
+            self._hosted_outcomes.answered(message.model)
         self._counters[message.stream].inferred(message.model, message.latency, hosted)
         self._notify()
 
@@ -196,7 +219,7 @@ class Pipeline(PipelineChanges):
                 raise EdgeError(f"model {runner.name} is not waiting to be attached")
             del self._pending[runner.name]
             self._runners[runner.name] = runner
-            if not any(runner.name in rs for rs in self._routes.values()):
+            if not self._requests and not any(runner.name in rs for rs in self._routes.values()):
                 return
             worker = self._worker(runner)
             self._workers[runner.name] = worker
@@ -300,6 +323,40 @@ class Pipeline(PipelineChanges):
         if not ok:
             log.warning("pipeline: some threads did not stop within %.0f s", timeout)
         return ok
+
+    # -- requests ----------------------------------------------------------------------
+
+    def submit(self, model: str, request: InferenceRequest) -> None:
+        """Queue a request for ``model``'s worker; raises :class:`RequestRefused` when it
+        cannot be taken now. The answer arrives on ``request.reply``."""
+        with self._lock:
+            pending = self._pending.get(model)
+            failed = self._failed_models.get(model)
+            running = model in self._workers
+        if pending is not None:
+            raise RequestRefused(f"model {model} is not ready yet ({pending})", 503, 5.0)
+        if failed is not None:
+            raise RequestRefused(f"model {model} could not be loaded: {failed}", 503, None)
+        if not running or not self._inboxes[model].submit(request):
+            raise RequestRefused(f"model {model} is busy: {self._requests} requests already wait for it", 503, 1.0)
+        self._notify()
+
+    def withdraw(self, model: str, request: InferenceRequest) -> bool:
+        """Take back a request no worker has taken yet (True), e.g. after waiting too long."""
+        inbox = self._inboxes.get(model)
+        return inbox is not None and inbox.withdraw(request)
+
+    def requests_waiting(self) -> dict[str, int]:
+        """Per model: requests queued, not yet taken by its worker."""
+        return {name: inbox.depth(REQUEST_STREAM) for name, inbox in self._inboxes.items()} if self._requests else {}
+
+    def hosted_requests(self) -> dict[tuple[str, str], int]:
+        """Hosted-fallback requests by (model, HTTP status or "error")."""
+        return self._hosted_outcomes.snapshot()
+
+    def batch_stats(self) -> dict[str, BatchSnapshot]:
+        """Per model: batches run, their sizes and inference times (requests included)."""
+        return {name: b.snapshot() for name, b in self._batches.items()}
 
     # -- stats -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from edge.errors import EdgeError
+from edge.pipeline.request import REQUEST_STREAM, InferenceRequest
 from edge.sources import Frame
 
 DropHook = Callable[[str, int], None]  # (stream, frames dropped)
@@ -43,6 +44,30 @@ class Inbox:
                 raise EdgeError(f"stream {stream!r} already feeds this model")
             self._queues[stream] = _Queue(live, 1 if live else capacity)
             self._order.append(stream)
+
+    def add_requests(self, capacity: int) -> None:
+        """Take requests (:mod:`edge.pipeline.request`), at most ``capacity`` waiting. They get
+        a turn in the round-robin like a stream, and fill what room a batch has left."""
+        self.add_stream(REQUEST_STREAM, False, capacity)
+
+    def submit(self, request: InferenceRequest) -> bool:
+        """Queue a request without waiting; False when the queue is full or closed."""
+        with self._cond:
+            q = self._queues.get(REQUEST_STREAM)
+            if q is None or self._closed or len(q.frames) >= q.capacity:
+                return False
+            q.frames.append(request)
+            self._cond.notify_all()
+            return True
+
+    def withdraw(self, request: InferenceRequest) -> bool:
+        """Take back a request that is still queued; False once a worker has taken it."""
+        with self._cond:
+            q = self._queues.get(REQUEST_STREAM)
+            if q is None or request not in q.frames:
+                return False
+            q.frames.remove(request)
+            return True
 
     def put(self, frame: Frame) -> bool:
         """Queue ``frame``; False once the inbox is closed (the frame is not queued)."""
@@ -96,6 +121,9 @@ class Inbox:
                     taken.append(q.frames.popleft())
                     if len(taken) >= max_frames:
                         break
+            requests = self._queues.get(REQUEST_STREAM)
+            while requests is not None and requests.frames and len(taken) < max_frames:
+                taken.append(requests.frames.popleft())  # room left in the batch
             if taken:
                 self._cond.notify_all()  # room for blocked file streams
             return taken
@@ -103,16 +131,22 @@ class Inbox:
     def close(self, discard: bool = False) -> None:
         """Accept no more frames; with ``discard``, also drop the queued ones (counted)."""
         dropped: list[tuple[str, int]] = []
+        refused: list[Frame] = []
         with self._cond:
             self._closed = True
             if discard:
                 for name, q in self._queues.items():
-                    if q.frames:
+                    if q.frames and name == REQUEST_STREAM:
+                        refused = list(q.frames)
+                    elif q.frames:
                         dropped.append((name, len(q.frames)))
-                        q.frames.clear()
+                    q.frames.clear()
             self._cond.notify_all()
         for name, n in dropped:
             self._on_drop(name, n)
+        for r in refused:  # requests are answered, not counted in stream stats
+            if isinstance(r, InferenceRequest):
+                r.refuse(EdgeError("the model stopped before it took the request"))
 
     def wake(self) -> None:
         """Make waiting takers check their ``cancelled`` again."""

@@ -26,6 +26,7 @@ from edge.errors import EdgeError
 from edge.messages import ResultMessage, ResultSource
 from edge.model import Model
 from edge.pipeline.inbox import Inbox
+from edge.pipeline.request import InferenceRequest, RequestResult
 from edge.preprocess import Geometry, preprocess
 from edge.sources import Frame
 from edge.tasks.decode import Result, decode_batch
@@ -92,13 +93,23 @@ _serials = itertools.count(1)
 Publish = Callable[[ResultMessage], None]
 Account = Callable[[ResultMessage], None]
 Fail = Callable[[Sequence[Frame], str], None]
+Observe = Callable[[int, float], None]  # (images in the batch, inference seconds)
 
 _DONE = None
 
 
 class ModelWorker:
-    def __init__(self, runner: ModelRunner, inbox: Inbox, publish: Publish, account: Account, fail: Fail) -> None:
+    def __init__(
+        self,
+        runner: ModelRunner,
+        inbox: Inbox,
+        publish: Publish,
+        account: Account,
+        fail: Fail,
+        observe: Observe | None = None,
+    ) -> None:
         self.runner = runner
+        self._observe = observe
         self.inbox = inbox
         self._publish = publish
         self._account = account
@@ -187,7 +198,12 @@ class ModelWorker:
             self._errors_logged.add(message)
         if first:  # one line per distinct error, not one per frame
             log.error("model %s: %s (streams %s)", self.runner.name, message, sorted({f.stream for f in job.frames}))
-        self._fail(job.frames, message)
+        frames = [f for f in job.frames if not isinstance(f, InferenceRequest)]
+        for f in job.frames:
+            if isinstance(f, InferenceRequest):  # answered with the error; never a stream's count
+                f.refuse(EdgeError(f"model {self.runner.name}: {message}"))
+        if frames:
+            self._fail(frames, message)
 
     # -- stages: each step handles one batch and returns False when the batch failed ----
 
@@ -237,19 +253,34 @@ class ModelWorker:
         self._finished_inference(time.perf_counter() - job.infer_start)
         job.tensor = None  # the batch's memory goes now, not when the job is done
         job.infer_end = time.perf_counter()
+        if self._observe is not None:
+            self._observe(len(job.frames), job.infer_end - job.infer_start)
         return True
 
     def _post(self, job: _Job) -> None:
         post_start = time.perf_counter()
         try:
-            results = decode_batch(
-                self.runner.model.spec, job.outputs, job.geometries, self.runner.params, self._output_names
-            )
+            results = self._decode(job)
         except Exception as exc:
             self._error(job, "postprocess", exc)
             return
         job.outputs = []
         self._emit(job, results, post_start)
+
+    def _decode(self, job: _Job) -> list[Result]:
+        """Decode each image with its parameters: the model's for stream frames, a request's own."""
+        params = [f.params if isinstance(f, InferenceRequest) else self.runner.params for f in job.frames]
+        spec = self.runner.model.spec
+        if all(p == params[0] for p in params):
+            return decode_batch(spec, job.outputs, job.geometries, params[0], self._output_names)
+        results: list[Result | None] = [None] * len(params)
+        for p in set(params):
+            idx = [i for i, q in enumerate(params) if q == p]
+            outputs = [o[idx] for o in job.outputs]  # every output is batch-first
+            geometries = [job.geometries[i] for i in idx]
+            for i, r in zip(idx, decode_batch(spec, outputs, geometries, p, self._output_names)):
+                results[i] = r
+        return [r for r in results if r is not None]
 
     # -- loops -------------------------------------------------------------------------
 
@@ -284,6 +315,11 @@ class ModelWorker:
         for frame, result in zip(job.frames, results):
             done = time.perf_counter()
             post = done - post_start
+            if isinstance(frame, InferenceRequest):
+                with self._lock:
+                    self._in_flight -= 1
+                frame.answer(RequestResult(result, round((pre + infer + post) / n, 6), n))
+                continue
             latency = {
                 "capture": frame.capture_s,
                 "queue": job.taken - frame.captured,

@@ -1,0 +1,84 @@
+"""The ASGI app: the v1 route, ``/healthz``, ``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from edge.serve.config import HttpConfig
+from edge.serve.metrics import PipelineCollector, Publisher, StatsSource, request_counter
+from edge.serve.models import ServedModel
+from edge.serve.routes import V1Route, json_response
+from edge.serve.submit import RequestPipeline, Submitter
+
+
+class ServePipeline(RequestPipeline, StatsSource, Protocol):
+    """What the server needs of :class:`edge.pipeline.Pipeline`."""
+
+    def waiting_models(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class AppParts:
+    config: HttpConfig
+    keys: frozenset[str]
+    pipeline: ServePipeline
+    models: Mapping[str, ServedModel]  # by model_id
+    publisher: Publisher  # the MQTT publisher's counters; None when MQTT is not configured
+    registry: CollectorRegistry
+
+
+def readiness(pipeline: ServePipeline, publisher: Publisher) -> list[str]:
+    """Why the device is not ready: models not attached (with their reason), broker down."""
+    reasons = []
+    for name, state in sorted(pipeline.snapshot().models.items()):
+        if not (state == "ready" or state == "idle" or state.startswith("error")):
+            reasons.append(f"model {name}: {state}")
+    stats = publisher()
+    if stats is not None and not stats.connected:
+        reasons.append("mqtt: not connected to the broker")
+    return reasons
+
+
+def build_app(parts: AppParts) -> Starlette:
+    count = request_counter(parts.registry)
+    parts.registry.register(PipelineCollector(parts.pipeline, parts.publisher))
+    route = V1Route(
+        parts.keys,
+        dict(parts.models),
+        Submitter(parts.pipeline, parts.config.max_wait),
+        lambda model, status: count.labels(model, str(status)).inc(),
+    )
+
+    async def healthz(request: Request) -> Response:
+        return json_response(200, {"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        reasons = readiness(parts.pipeline, parts.publisher)
+        models = {m.model_id: m.name for m in parts.models.values()}
+        return json_response(503 if reasons else 200, {"ready": not reasons, "reasons": reasons, "models": models})
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(parts.registry), 200, media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/{project}/{version}", _endpoint(route), methods=["POST", "GET"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def _endpoint(route: V1Route) -> Callable[[Request], object]:
+    async def v1(request: Request) -> Response:
+        return await route(request)
+
+    return v1

@@ -1,0 +1,65 @@
+"""The ``http:`` section: where the server listens, which keys it takes, how long requests wait."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge.publish.config import SecretRef
+from edge.publish.fields import ConfigError, check_keys, check_mapping, get_int, get_str, parse_duration
+
+DEFAULT_PORT = 9001  # Roboflow Inference's port: clients pointed at a local server expect it
+MAX_BODY = 5 * 1024 * 1024  # the hosted v1 hosts' request limit
+_KEYS = ("host", "port", "api_keys", "max_wait", "max_queue")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """``api_keys`` empty: no key is checked. ``max_wait``: seconds a request may wait for its
+    model's worker before the answer is 503; ``max_queue``: requests waiting per model."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    api_keys: tuple[SecretRef, ...] = ()
+    max_wait: float = 2.0
+    max_queue: int = 16
+    # model name -> project/version, from `edge serve --model-id` (a config gives model_id: per model)
+    model_ids: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"http.port: a port number 0-65535, got {self.port}")
+        if self.max_wait <= 0:
+            raise ConfigError(f"http.max_wait: must be more than 0 seconds, got {self.max_wait:g}")
+        if self.max_queue < 1:
+            raise ConfigError(f"http.max_queue: at least 1, got {self.max_queue}")
+
+    @classmethod
+    def from_mapping(cls, data: object, where: str = "http") -> HttpConfig:
+        d: Mapping[str, Any] = {} if data is None else check_mapping(data, where)
+        check_keys(d, _KEYS, where)
+        keys = d.get("api_keys", [])
+        if not isinstance(keys, list):
+            raise ConfigError(f"{where}.api_keys: a list of {{env: VARIABLE}} or {{credential: NAME}}")
+        for i, k in enumerate(keys):
+            if isinstance(k, str):  # the value itself is never echoed: it is a key
+                raise ConfigError(
+                    f"{where}.api_keys[{i}]: do not put the API key in the config file; "
+                    "use {env: VARIABLE} or {credential: NAME} (a systemd LoadCredential= file)"
+                )
+        refs = tuple(SecretRef.from_value(k, f"{where}.api_keys[{i}]") for i, k in enumerate(keys))
+        wait = parse_duration(d["max_wait"], f"{where}.max_wait") if "max_wait" in d else 2.0
+        if wait <= 0:
+            raise ConfigError(f"{where}.max_wait: must be more than 0 seconds, got {wait:g}")
+        return cls(
+            host=get_str(d, "host", where, "127.0.0.1") or "127.0.0.1",
+            port=get_int(d, "port", where, DEFAULT_PORT, 0, 65535),
+            api_keys=refs,
+            max_wait=wait,
+            max_queue=get_int(d, "max_queue", where, 16, 1, 10_000),
+        )
+
+    def resolve_keys(self) -> frozenset[str]:
+        """The accepted keys' values; raises ConfigError naming the reference that cannot be read."""
+        return frozenset(ref.resolve() for ref in self.api_keys)

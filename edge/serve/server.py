@@ -1,0 +1,83 @@
+"""The HTTP server on its own thread (uvicorn with h11), started and stopped by the daemon.
+
+uvicorn runs its event loop on this thread; it installs no signal handlers off the main
+thread, so the daemon keeps owning SIGINT/SIGTERM and stops the server before it drains.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from edge.errors import EdgeError
+from edge.serve.app import AppParts, ServePipeline, build_app
+from edge.serve.config import HttpConfig
+from edge.serve.metrics import Publisher
+from edge.serve.models import ServedModel
+
+log = logging.getLogger("edge.serve")
+
+
+class HttpServer:
+    def __init__(
+        self,
+        config: HttpConfig,
+        pipeline: ServePipeline,
+        models: Mapping[str, ServedModel],
+        publisher: Publisher,
+        registry: CollectorRegistry,
+    ) -> None:
+        keys = config.resolve_keys()
+        app = build_app(AppParts(config, keys, pipeline, models, publisher, registry))
+        self._config = config
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=config.host,
+                port=config.port,
+                http="h11",
+                loop="asyncio",
+                lifespan="off",
+                access_log=False,  # a query string can hold an api_key: never log it
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, name="edge-http", daemon=True)
+        self.models = dict(models)
+
+    @property
+    def started(self) -> bool:
+        return bool(self._server.started)
+
+    @property
+    def port(self) -> int:
+        """The bound port (the configured one, or the one the system chose for port 0)."""
+        for server in self._server.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return self._config.port
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise EdgeError(
+                    f"http: cannot listen on {self._config.host}:{self._config.port} (in use, or not an address "
+                    "of this machine); set http.host and http.port"
+                )
+            if time.monotonic() > deadline:
+                raise EdgeError(f"http: the server did not start within {timeout:g} s")
+            time.sleep(0.01)
+        ids = ", ".join(sorted(self.models)) or "none"
+        log.info("http: serving the v1 route on %s:%d for %s", self._config.host, self.port, ids)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)

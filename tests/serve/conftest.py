@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.demo.clip import ClipKind, ClipSpec
+from tests.clips import clip
+
+
+@pytest.fixture(scope="session")
+def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="session")
+def short_clip(clip_cache: Path) -> Path:
+    """60 frames, 320x240 at 15 fps."""
+    return clip(clip_cache, ClipSpec(ClipKind.SHAPES, width=320, height=240, fps=15.0, frames=60, seed=5))
