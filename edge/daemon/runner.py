@@ -105,11 +105,11 @@ class Daemon:
         self._reload_requested = threading.Event()
         self._stamps = stamps(config)
         self.reloads: list[ReloadOutcome] = []  # appended once each reload is done
+        self.http: DaemonServer | None = None  # the v1 route and metrics server, with http:
 
     def request_reload(self) -> None:
         """Re-read the config file at the next tick (safe from a signal handler)."""
         self._reload_requested.set()
-        self.http: DaemonServer | None = None  # the v1 route and metrics server, with http:
 
     def run(self, stop: threading.Event, duration: float | None = None) -> RunSummary:
         """Run until ``stop`` is set, ``duration`` seconds pass or every source has ended."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from edge.errors import EdgeError
 from edge.hosted.fallback import HostedFallback
+from edge.pipeline.batches import BatchStats
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import DropHook, Inbox, ReplaceHook
 from edge.pipeline.stats import RouteCounts, StreamCounters
@@ -48,6 +49,8 @@ class PipelineChanges:
     _pending: dict[str, str]
     _failed_models: dict[str, str]
     _fallbacks: dict[str, HostedFallback]
+    _requests: int
+    _batches: dict[str, BatchStats]
 
     # The pipeline's wiring, used here.
     def _worker(self, runner: ModelRunner) -> ModelWorker:
@@ -138,7 +141,7 @@ class PipelineChanges:
             if name in self._runners or name in self._pending:
                 raise EdgeError(f"model {name} is already in the pipeline")
             self._failed_models.pop(name, None)
-            self._inboxes = {**self._inboxes, name: Inbox(self._drop_hook(name), self._overflow_hook(name))}
+            self._add_inbox(name)
             if runner is not None:
                 self._runners[name] = runner
             else:
@@ -188,7 +191,7 @@ class PipelineChanges:
         with self._lock:
             self._failed_models.pop(name, None)
             if name not in self._inboxes:
-                self._inboxes = {**self._inboxes, name: Inbox(self._drop_hook(name), self._overflow_hook(name))}
+                self._add_inbox(name)
             if runner is not None:
                 self._pending.pop(name, None)
                 self._runners[name] = runner
@@ -230,10 +233,19 @@ class PipelineChanges:
                 counters.routes.setdefault(model, RouteCounts())
             self._routes[stream] = tuple(m for m in plan.models if m in routes or m == model)
 
+    def _add_inbox(self, model: str) -> None:
+        """An inbox (and batch statistics) for a model new to the pipeline, taking HTTP
+        requests too when the pipeline serves them. Holds ``_lock``."""
+        inbox = Inbox(self._drop_hook(model), self._overflow_hook(model))
+        if self._requests > 0:
+            inbox.add_requests(self._requests)
+        self._batches.setdefault(model, BatchStats())
+        self._inboxes = {**self._inboxes, model: inbox}
+
     def _ensure_worker(self, model: str) -> None:
-        """A worker for a ready model that some stream uses. Holds ``_lock``."""
+        """A worker for a ready model that some stream (or the HTTP server) uses. Holds ``_lock``."""
         runner = self._runners.get(model)
-        used = any(model in rs for rs in self._routes.values())
+        used = self._requests > 0 or any(model in rs for rs in self._routes.values())
         if runner is None or not used or model in self._workers:
             return
         worker = self._worker(runner)
