@@ -24,8 +24,7 @@ from edge.engines.manager import EngineManager, EngineState, EngineStatus
 from edge.engines.progress import ProgressTracker
 from edge.engines.select import resolve_backend
 from edge.errors import BackendUnavailable, EdgeError
-from edge.hosted.client import HostedClient
-from edge.hosted.fallback import HostedPlan
+from edge.hosted.fallback import HostedPlan, client_for
 from edge.model import Model
 from edge.models import ModelSpec, load_spec
 from edge.pipeline import ModelRunner
@@ -203,7 +202,9 @@ def _without_name(status: EngineStatus) -> str:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-def hosted_plans(models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec]) -> dict[str, HostedPlan]:
+def hosted_plans(
+    models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec], state_dir: Path | None = None
+) -> dict[str, HostedPlan]:
     """Hosted fallbacks for the models that configure one and could be opened (or are pending).
 
     A key that cannot be read (variable unset, credential missing) turns that model's fallback
@@ -220,7 +221,7 @@ def hosted_plans(models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec]) 
             log.error("model %s: hosted fallback off: %s", m.name, exc)
             continue
         h = m.hosted
-        client = HostedClient(h.base_url(spec.task), h.model_id, key, h.timeout, h.retries, h.jpeg_quality)
-        plans[m.name] = HostedPlan(h, client, spec, m.params)
+        client = client_for(h, spec, key)
+        plans[m.name] = HostedPlan(h, client, spec, m.params, state_dir)
         log.info("model %s: hosted fallback %s for %s", m.name, client.where, ", ".join(sorted(h.when)))
     return plans

@@ -90,7 +90,7 @@ class Daemon:
         clean = True
         try:
             sinks = build_sinks(self.config) + self._extra_sinks
-            hosted = hosted_plans(list(self.config.models.values()), opened.specs)
+            hosted = hosted_plans(list(self.config.models.values()), opened.specs, self.config.state_dir)
             pipeline = Pipeline(
                 self.config.streams,
                 opened.runners,

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from edge.messages import ResultMessage, Sink, StatsSnapshot
+from edge.messages import ModelNotice, ResultMessage, Sink, StatsSnapshot
 
 log = logging.getLogger("edge.pipeline")
 
@@ -32,6 +32,14 @@ class Fanout:
             for sink in self.sinks:
                 try:
                     sink.publish_stats(stats)
+                except Exception as exc:
+                    self._failed(sink, exc)
+
+    def publish_notice(self, notice: ModelNotice) -> None:
+        with self._lock:
+            for sink in self.sinks:
+                try:
+                    sink.publish_notice(notice)
                 except Exception as exc:
                     self._failed(sink, exc)
 

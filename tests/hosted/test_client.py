@@ -6,7 +6,8 @@ from collections.abc import Iterator
 import cv2
 import pytest
 
-from edge.hosted.client import HostedClient, HostedError, encode, rescale
+from edge.hosted.client import HostedClient, HostedError, encode
+from edge.hosted.resize import Fit, to_frame
 from edge.tasks.params import InferenceParams
 from tests.helpers import FIXTURE_MODELS, assert_v1_valid
 from tests.hosted_server import HostedStandIn
@@ -82,12 +83,12 @@ def test_no_server_is_an_error_after_retries(server: HostedStandIn) -> None:
 def test_large_frames_are_shrunk_to_the_limit_and_answers_scaled_back(server: HostedStandIn) -> None:
     big = cv2.resize(EXAMPLE, (1920, 1440), interpolation=cv2.INTER_NEAREST)
     enc = encode(big, limit=200_000)
-    assert len(enc.body) <= 200_000 and enc.scale < 1.0
+    assert len(enc.body) <= 200_000 and enc.size.resized and enc.size.sent_width < 1920
     doc = {
         "image": {"width": 100, "height": 50},
         "predictions": [{"x": 10.0, "y": 5.0, "width": 4.0, "height": 2.0, "points": [{"x": 1.0, "y": 2.0}]}],
     }
-    out = rescale(doc, 0.5, 200, 100)
+    out = to_frame(doc, Fit(200, 100, 100, 50))
     assert out["image"] == {"width": 200, "height": 100}
     p = out["predictions"][0]
     assert (p["x"], p["y"], p["width"], p["height"], p["points"][0]) == (20.0, 10.0, 8.0, 4.0, {"x": 2.0, "y": 4.0})

@@ -3,27 +3,9 @@ from __future__ import annotations
 import pytest
 
 from edge.errors import EdgeError
-from edge.hosted.fallback import RateLimit, check_v1
+from edge.hosted.fallback import check_v1
 from edge.models import load_spec
 from tests.helpers import FIXTURE_MODELS
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def test_rate_limit_allows_a_burst_then_the_rate() -> None:
-    clock = Clock()
-    limit = RateLimit(2.0, clock=clock)
-    assert [limit.take() for _ in range(3)] == [True, True, False]  # burst of two
-    clock.t = 0.5
-    assert limit.take() and not limit.take()  # one more after half a second at 2/s
-    clock.t = 100.0
-    assert [limit.take() for _ in range(3)] == [True, True, False]  # idle time does not bank more than a burst
 
 
 @pytest.mark.parametrize(
