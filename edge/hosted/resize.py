@@ -59,8 +59,9 @@ def fit(width: int, height: int, limit: tuple[int, int] | None) -> Fit:
 def shrink(image: npt.NDArray[np.uint8], size: Fit) -> npt.NDArray[np.uint8]:
     if not size.resized:
         return image
-    # INTER_AREA averages the pixels a smaller image merges, so thin edges do not alias.
-    out = cv2.resize(image, (size.sent_width, size.sent_height), interpolation=cv2.INTER_AREA)
+    # Bilinear, as the server's own letterbox resizes: sent at the model's input size, the
+    # network sees (JPEG aside) the tensor it would have made from the full frame.
+    out = cv2.resize(image, (size.sent_width, size.sent_height), interpolation=cv2.INTER_LINEAR)
     return np.asarray(out, dtype=np.uint8)
 
 
