@@ -61,9 +61,10 @@ class DailyBudget:
         return (day, used) if day == today else (today, 0)
 
     def left(self) -> int:
-        with self._lock:
-            self._roll()
-            return max(0, self.limit - self._used)
+        # No lock: asked for every frame offered, it must not wait behind a take()'s fsync.
+        if utc_day(self._clock()) != self._day:
+            return self.limit
+        return max(0, self.limit - self._used)
 
     def take(self) -> bool:
         """Count one request; False (nothing counted) when today's limit is spent."""
