@@ -223,5 +223,5 @@ def hosted_plans(
         h = m.hosted
         client = client_for(h, spec, key)
         plans[m.name] = HostedPlan(h, client, spec, m.params, state_dir)
-        log.info("model %s: hosted fallback %s for %s", m.name, client.where, ", ".join(sorted(h.when)))
+        log.info("model %s: hosted fallback %s for %s; %s", m.name, client.where, ", ".join(sorted(h.when)), h.limits())
     return plans

@@ -84,6 +84,11 @@ class HostedConfig:
         if self.upload_size is not None and min(self.upload_size) < 32:
             raise ConfigError(f"hosted.upload_size: at least 32 pixels a side, got {self.upload_size}")
 
+    def limits(self) -> str:
+        """The bounds on cost, for the start-up log line."""
+        daily = f"{self.daily_limit} a day" if self.daily_limit is not None else "no daily_limit"
+        return f"at most {self.max_rate:g} requests/s and {daily}; breaker after {self.breaker_failures} failures"
+
     def base_url(self, task: Task) -> str:
         return (self.url or DEFAULT_HOSTS[task]).rstrip("/")
 
