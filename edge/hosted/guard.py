@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from edge.hosted.budget import DailyBudget
+from edge.hosted.budget import DailyBudget, utc_day
 from edge.hosted.client import HostedError
 from edge.hosted.config import HostedConfig
 from edge.messages import HostedStats, ModelNotice
@@ -127,6 +127,7 @@ class Guard:
         self._retry_wait = config.timeout
         self._lock = threading.Lock()
         self._off: str | None = None
+        self._limit_day = ""  # the UTC day the daily_limit line was logged
         self._sent = self._answered = self._bytes = self._last_bytes = 0
         self._failed: dict[str, int] = {}
 
@@ -136,6 +137,7 @@ class Guard:
             if self._off is not None or not self._breaker.due():
                 return False
         if self._budget is not None and self._budget.left() <= 0:
+            self._limit_reached()
             return False
         return self._rate.take()
 
@@ -154,10 +156,22 @@ class Guard:
             raise HostedError("not sent: max_rate reached while retrying", sent=False)
         if self._budget is not None and not self._budget.take():
             self._undo_probe()
-            log.warning("model %s: hosted daily_limit of %d requests reached", self.model, self._budget.limit)
+            self._limit_reached()
             raise HostedError("not sent: daily_limit reached", sent=False)
         with self._lock:
             self._sent += 1
+
+    def _limit_reached(self) -> None:
+        """One line per UTC day the limit is reached, however many frames it turns away."""
+        assert self._budget is not None
+        day = utc_day(time.time())
+        with self._lock:
+            if self._limit_day == day:
+                return
+            self._limit_day = day
+        log.warning(
+            "model %s: hosted daily_limit of %d requests reached; none until 00:00 UTC", self.model, self._budget.limit
+        )
 
     def _undo_probe(self) -> None:
         with self._lock:

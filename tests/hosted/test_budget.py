@@ -129,10 +129,14 @@ def test_daily_limit_holds_across_a_daemon_restart_and_the_key_never_shows(
     with caplog.at_level(logging.DEBUG):
         first, _ = run_daemon(text, tmp_path / "engines", 2.0)
         assert api.requests - before == 4  # the limit, though 30 frames waited for the engine
-        second, _ = run_daemon(text, tmp_path / "engines", 1.0)
+        # A fresh engine cache: the engine builds again, so frames are offered to the API again.
+        second, _ = run_daemon(text, tmp_path / "engines-2", 1.0)
     assert api.requests - before == 4  # none on the same UTC day after the restart
+    reached = [r for r in caplog.records if "daily_limit of 4 requests reached" in r.getMessage()]
+    assert len(reached) == 2  # one line in each run, however many frames the limit turned away
     last = second.stats[-1].hosted["det"]
     assert (last.sent, last.left_today, last.state) == (0, 0, "on")
+    assert getattr(second.stats[-1].streams["cam"], "frames_read", 0) >= 5  # frames came and were turned away
     assert first.stats[-1].hosted["det"].answered == 4
     hosted = [m for m in first.messages if m.source.value == "hosted"]
     assert len(hosted) == 4
