@@ -80,7 +80,7 @@ def encode(image: npt.NDArray[np.uint8], quality: int = 90, limit: int = MAX_BOD
     while True:
         ok, jpeg = cv2.imencode(".jpg", shrink(image, size), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
-            raise HostedError("OpenCV could not encode the frame as JPEG", sent=False)
+            raise HostedError("OpenCV could not encode the frame as JPEG")
         body = base64.b64encode(jpeg.tobytes())
         if len(body) <= limit - 4096 or min(size.sent_width, size.sent_height) <= 32:
             return Encoded(body, size)
@@ -128,13 +128,21 @@ class HostedClient:
                 "keypoint_confidence": f"{params.keypoint_confidence:g}",
             }
         )
-        attempt, shrunk = 0, False
+        attempt, shrunk, last = 0, False, _Retry("", None, 0.0)
         while True:
-            gate.admit(first=attempt == 0)
+            try:
+                gate.admit(first=attempt == 0)
+            except HostedError as refused:
+                if attempt == 0:
+                    raise  # nothing was sent for this frame
+                raise HostedError(
+                    f"{self.where}: {last.reason} ({refused}, after {attempt} attempts)", last.status
+                ) from None
             attempt += 1
             try:
                 doc = self._once(f"{self._path}?{query}", enc.body)
             except _Retry as retry:
+                last = retry
                 gate.record(retry.status, len(enc.body))
                 if attempt > self._retries:
                     raise HostedError(

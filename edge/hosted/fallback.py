@@ -23,7 +23,7 @@ from typing import Any
 
 from edge.errors import first_line
 from edge.hosted.budget import DailyBudget, budget_path
-from edge.hosted.client import HostedClient
+from edge.hosted.client import HostedClient, HostedError
 from edge.hosted.config import HostedConfig
 from edge.hosted.guard import Guard, Notify
 from edge.messages import HostedStats, ModelNotice, ResultMessage, ResultSource
@@ -90,10 +90,12 @@ class HostedFallback:
         fail: Fail,
         state_dir: Path | None = None,
         notify: Notify | None = None,
+        drop: Callable[[Frame], None] | None = None,
     ) -> None:
         self.model, self.spec, self.config = model, spec, config
         self._client, self._params = client, params
         self._publish, self._account, self._fail = publish, account, fail
+        self._drop = drop  # a frame the guard turned away after it was queued (None: counted as failed)
         self._queue: deque[Frame] = deque()
         self._cond = threading.Condition()
         budget = None
@@ -156,14 +158,23 @@ class HostedFallback:
         try:
             doc = self._client.infer(frame.image, self._params, self.guard)
             check_v1(self.spec, doc)
-        except Exception as exc:  # HostedError, or an answer that is not this task's v1 shape
-            message = first_line(exc)
-            if message not in self._logged:  # one line per distinct error, not one per frame
-                self._logged.add(message)
-                log.error("model %s: hosted fallback failed: %s", self.model, message)
-            self._fail([frame], f"hosted: {message}")
+        except HostedError as exc:
+            if not exc.sent and self._drop is not None:
+                self._drop(frame)  # turned away before any request: the guard has logged why
+                return
+            self._failed(frame, exc)
+            return
+        except Exception as exc:  # an answer that is not this task's v1 shape
+            self._failed(frame, exc)
             return
         latency = {"capture": frame.capture_s, "queue": t0 - frame.captured, "hosted": time.perf_counter() - t0}
         result = ResultMessage(frame.stream, self.model, frame.seq, frame.timestamp, ResultSource.HOSTED, doc, latency)
         self._publish(result)
         self._account(result)
+
+    def _failed(self, frame: Frame, exc: Exception) -> None:
+        message = first_line(exc)
+        if message not in self._logged:  # one line per distinct error, not one per frame
+            self._logged.add(message)
+            log.error("model %s: hosted fallback failed: %s", self.model, message)
+        self._fail([frame], f"hosted: {message}")

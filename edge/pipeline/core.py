@@ -92,6 +92,7 @@ class Pipeline:
                 self._failed(m),
                 h.state_dir,
                 self.fanout.publish_notice,
+                self._turned_away(m),
             )
             for m, h in (hosted or {}).items()
             if m in usable
@@ -166,6 +167,19 @@ class Pipeline:
                 return False
             time.sleep(0.02)
         return False
+
+    def _turned_away(self, model: str) -> Callable[[Frame], None]:
+        """A frame the hosted fallback took but then could not send (breaker, limit, off) is
+        handled as if never offered: a file's frame waits for the local model (a file loses
+        nothing), a live one is dropped (newer frames have come since)."""
+
+        def on_turned_away(frame: Frame) -> None:
+            live = self._plans[frame.stream].source.is_live
+            if live or not self._inboxes[model].put(frame):
+                self._counters[frame.stream].dropped(model, 1)
+            self._notify()
+
+        return on_turned_away
 
     def _over_budget(self, model: str, frame: Frame) -> bool:
         """A live frame's predicted local latency passes its model's hosted ``max_latency``."""
