@@ -4,8 +4,10 @@
 stripped) answers with the v1 document of a real local model, as the hosted API would for
 that model. ``fail`` queues statuses to answer with first (429 and 503 carry Retry-After: 0),
 ``always`` answers every request with one status, ``max_body`` answers 413 to larger bodies,
-``delay`` slows every answer. It speaks HTTP/1.1 with keep-alive, as the real hosts do, and
-counts the TCP connections it accepted (``connections``). Each request is recorded (path,
+``delay`` slows every answer, ``drop_idle`` closes every connection after its answer
+without a ``Connection: close`` (as a server whose keep-alive timeout passed). It speaks
+HTTP/1.1 with keep-alive, as the real hosts do, and counts the TCP connections it accepted
+(``connections``). Each request is recorded (path,
 parameters, image size, body bytes) without its key; ``requests`` counts every request,
 failed ones included.
 """
@@ -51,6 +53,7 @@ class HostedStandIn:
     max_body: int = 5 * 1024 * 1024
     connections: int = 0
     requests: int = 0
+    drop_idle: bool = False  # close each connection after its answer without saying so
 
     def __post_init__(self) -> None:
         self._loaded = {k: Model.open(p) for k, p in self.models.items()}
@@ -67,6 +70,8 @@ class HostedStandIn:
 
             def do_POST(self) -> None:
                 stand_in._handle(self)
+                if stand_in.drop_idle:  # as a server whose idle timeout passed: no Connection: close
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -206,3 +206,16 @@ def test_a_413_shrinks_once_and_retries(server: HostedStandIn) -> None:
         assert info.value.status == 413 and server.requests - before == 2
     finally:
         server.max_body = 5 * 1024 * 1024
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_error(server: HostedStandIn) -> None:
+    c = client(server)
+    server.drop_idle = True
+    try:
+        c.infer(EXAMPLE, InferenceParams())
+        before = (server.connections, server.requests)
+        for _ in range(3):  # each finds its connection closed, reconnects and sends again
+            assert c.infer(EXAMPLE, InferenceParams())["predictions"]
+        assert (server.connections - before[0], server.requests - before[1]) == (3, 3)
+    finally:
+        server.drop_idle = False
