@@ -102,14 +102,15 @@ def test_an_api_that_always_answers_503_gets_the_breaker_failures_then_rare_prob
     with caplog.at_level(logging.INFO, "edge.hosted"):
         offer_for(fb, 3.2)
         fb.close(timeout=5)
-    # Probes 0.5, 1.5 and 3.5 s after the breaker opened (the pause doubles); two fit in 3.2 s.
-    # Two request threads may each have a request in flight as the breaker opens.
-    assert 3 + 2 <= api.requests <= 3 + 1 + 2, api.requests
+    # Probes 0.5, 1.5 and 3.5 s after the breaker opened (the pause doubles): two fit in 3.2 s,
+    # one on a slow machine. Two request threads may each have one in flight as it opens.
+    assert 3 + 1 <= api.requests <= 3 + 1 + 2, api.requests
     stats = fb.stats()
     assert stats.sent == api.requests and stats.failed == {"503": api.requests} and stats.breaker == "open"
     lines = [r.getMessage() for r in caplog.records]
     assert sum("breaker open after failed requests (last: HTTP 503)" in line for line in lines) == 1
-    assert sum("probe failed (HTTP 503); breaker open for" in line for line in lines) == 2
+    probes = sum("probe failed (HTTP 503); breaker open for" in line for line in lines)
+    assert probes in (1, 2) and sum("breaker half-open: one probe" in line for line in lines) == probes
 
 
 def test_a_401_stops_every_request_for_the_model(api: HostedStandIn, caplog: pytest.LogCaptureFixture) -> None:
@@ -133,7 +134,7 @@ def test_retries_count_against_max_rate(api: HostedStandIn) -> None:
     sent, elapsed = api.requests, time.monotonic() - t0
     fb.close(timeout=5, drain=False)
     # A burst of 2, then 2 per second, retries included (without the limit: one every few ms).
-    assert 4 <= sent <= 2 + 2 * elapsed + 1, (sent, elapsed)
+    assert 2 <= sent <= 2 + 2 * elapsed + 1, (sent, elapsed, fb.stats())
 
 
 def test_many_requests_share_one_connection_per_thread_and_fit_the_model(api: HostedStandIn) -> None:
