@@ -127,10 +127,10 @@ def test_daily_limit_holds_across_a_daemon_restart_and_the_key_never_shows(
     text = config(short_clip, api, tmp_path / "state")
     before = api.requests
     with caplog.at_level(logging.DEBUG):
-        first, _ = run_daemon(text, tmp_path / "engines", 2.0)
+        first, _ = run_daemon(text, tmp_path / "engines", 3.0)
         assert api.requests - before == 4  # the limit, though 30 frames waited for the engine
         # A fresh engine cache: the engine builds again, so frames are offered to the API again.
-        second, _ = run_daemon(text, tmp_path / "engines-2", 1.0)
+        second, _ = run_daemon(text, tmp_path / "engines-2", 2.0)
     assert api.requests - before == 4  # none on the same UTC day after the restart
     reached = [r for r in caplog.records if "daily_limit of 4 requests reached" in r.getMessage()]
     assert len(reached) == 2  # one line in each run, however many frames the limit turned away
