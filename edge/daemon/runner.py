@@ -191,3 +191,17 @@ def _log_stats(snap: StatsSnapshot) -> None:
             s.latency_p50 * 1000,
             s.latency_p95 * 1000,
         )
+    for model, h in snap.hosted.items():
+        left = "no daily_limit" if h.left_today is None else f"{h.left_today} left today"
+        failed = ", ".join(f"{n} x {status}" for status, n in sorted(h.failed.items())) or "none failed"
+        log.info(
+            "model %s: hosted %s, breaker %s, %d sent, %d answered, %s, %s, %d B an upload",
+            model,
+            h.state,
+            h.breaker,
+            h.sent,
+            h.answered,
+            failed,
+            left,
+            h.upload_bytes_mean,
+        )

@@ -134,6 +134,7 @@ def test_daily_limit_holds_across_a_daemon_restart_and_the_key_never_shows(
     assert api.requests - before == 4  # none on the same UTC day after the restart
     reached = [r for r in caplog.records if "daily_limit of 4 requests reached" in r.getMessage()]
     assert len(reached) == 2  # one line in each run, however many frames the limit turned away
+    assert "model det: hosted on, breaker closed, 4 sent, 4 answered, none failed, 0 left today" in caplog.text
     last = second.stats[-1].hosted["det"]
     assert (last.sent, last.left_today, last.state) == (0, 0, "on")
     assert getattr(second.stats[-1].streams["cam"], "frames_read", 0) >= 5  # frames came and were turned away
