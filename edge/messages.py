@@ -8,7 +8,7 @@ hosted API v1 document plus the fields of :meth:`ResultMessage.to_payload`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -72,19 +72,65 @@ class StreamStats:
 
 
 @dataclass(frozen=True)
+class HostedStats:
+    """One model's hosted fallback: requests ``sent`` (retries included), ``answered``, ``failed``
+    per HTTP status ("none": no answer), the breaker (``closed``, ``open``, ``half-open``), the
+    fallback's ``state`` (``on`` or ``off: <why>``), requests ``left_today`` (None: no
+    ``daily_limit``) and the mean and last upload sizes in bytes."""
+
+    sent: int
+    answered: int
+    failed: dict[str, int]
+    breaker: str
+    state: str
+    left_today: int | None
+    upload_bytes_mean: int
+    upload_bytes_last: int
+
+    def __post_init__(self) -> None:
+        if self.sent < 0 or self.answered < 0 or self.answered > self.sent:
+            raise EdgeError(f"hosted stats: answered {self.answered} of {self.sent} sent is not a count")
+
+
+@dataclass(frozen=True)
+class ModelNotice:
+    """A change an operator must act on, published on the status topic: e.g. a model's hosted
+    fallback switched ``off`` after HTTP 402 (credits spent). ``reason`` is one line, no key."""
+
+    model: str
+    subject: str  # what changed, e.g. "hosted"
+    state: str  # e.g. "on", "off"
+    reason: str = ""
+    timestamp: float = 0.0
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            self.subject: self.state,
+            "reason": self.reason,
+            "timestamp": self.timestamp,
+        }
+
+
+@dataclass(frozen=True)
 class StatsSnapshot:
-    """Periodic health: per stream and per model (model value: its state, e.g. "ready")."""
+    """Periodic health: per stream and per model (model value: its state, e.g. "ready");
+    ``hosted`` per model with a hosted fallback."""
 
     timestamp: float
     streams: dict[str, StreamStats]
     models: dict[str, str]
+    hosted: dict[str, HostedStats] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "timestamp": self.timestamp,
             "streams": {name: vars(s).copy() for name, s in self.streams.items()},
             "models": dict(self.models),
         }
+        if self.hosted:
+            doc["hosted"] = {name: asdict(h) for name, h in self.hosted.items()}
+        return doc
 
 
 class Sink(ABC):
@@ -95,6 +141,9 @@ class Sink(ABC):
 
     def publish_stats(self, stats: StatsSnapshot) -> None:  # noqa: B027 -- optional for sinks
         """Periodic stats; sinks that have no use for them ignore them."""
+
+    def publish_notice(self, notice: ModelNotice) -> None:  # noqa: B027 -- optional for sinks
+        """A model's state change for the status topic; sinks without one ignore it."""
 
     def close(self, timeout: float = 5.0) -> None:  # noqa: B027 -- optional for sinks
         """Flush what was accepted (within ``timeout`` seconds) and release resources."""

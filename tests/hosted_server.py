@@ -3,8 +3,13 @@
 ``POST /{project}/{version}?api_key=...`` with a base64 image body (a ``data:`` prefix is
 stripped) answers with the v1 document of a real local model, as the hosted API would for
 that model. ``fail`` queues statuses to answer with first (429 and 503 carry Retry-After: 0),
-``delay`` slows every answer. Each request is recorded (path, parameters, image size) without
-its key.
+``always`` answers every request with one status, ``max_body`` answers 413 to larger bodies,
+``delay`` slows every answer, ``drop_idle`` closes every connection after its answer
+without a ``Connection: close`` (as a server whose keep-alive timeout passed). It speaks
+HTTP/1.1 with keep-alive, as the real hosts do, and counts the TCP connections it accepted
+(``connections``). Each request is recorded (path,
+parameters, image size, body bytes) without its key; ``requests`` counts every request,
+failed ones included.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class Seen:
     width: int
     height: int
     content_type: str
+    body_bytes: int = 0
 
 
 @dataclass
@@ -43,6 +49,11 @@ class HostedStandIn:
     delay: float = 0.0
     fail: deque[int] = field(default_factory=deque)
     seen: list[Seen] = field(default_factory=list)
+    always: int | None = None
+    max_body: int = 5 * 1024 * 1024
+    connections: int = 0
+    requests: int = 0
+    drop_idle: bool = False  # close each connection after its answer without saying so
 
     def __post_init__(self) -> None:
         self._loaded = {k: Model.open(p) for k, p in self.models.items()}
@@ -50,8 +61,17 @@ class HostedStandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: one connection serves many requests
+
+            def setup(self) -> None:
+                super().setup()
+                with stand_in._lock:
+                    stand_in.connections += 1
+
             def do_POST(self) -> None:
                 stand_in._handle(self)
+                if stand_in.drop_idle:  # as a server whose idle timeout passed: no Connection: close
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -74,7 +94,10 @@ class HostedStandIn:
         if self.delay:
             time.sleep(self.delay)
         with self._lock:
-            status = self.fail.popleft() if self.fail else 200
+            self.requests += 1
+            status = self.fail.popleft() if self.fail else (self.always or 200)
+        if status == 200 and len(body) > self.max_body:
+            status = 413
         if status != 200:
             extra = {"Retry-After": "0"} if status in (429, 503) else {}
             return _reply(h, status, {"message": f"stand-in failure {status}"}, extra)
@@ -105,6 +128,7 @@ class HostedStandIn:
                     image.shape[1],
                     image.shape[0],
                     h.headers.get("Content-Type", ""),
+                    len(body),
                 )
             )
             doc = model.predict([image], hosted)[0].to_v1()

@@ -25,8 +25,7 @@ from edge.engines.manager import EngineManager, EngineState, EngineStatus
 from edge.engines.progress import ProgressTracker
 from edge.engines.select import resolve_backend
 from edge.errors import BackendUnavailable, EdgeError
-from edge.hosted.client import HostedClient
-from edge.hosted.fallback import HostedPlan
+from edge.hosted.fallback import HostedPlan, client_for
 from edge.model import Model
 from edge.models import ModelSpec, load_spec
 from edge.pipeline import ModelRunner
@@ -238,7 +237,9 @@ def _without_name(status: EngineStatus) -> str:
     return text[len(prefix) :] if text.startswith(prefix) else text
 
 
-def hosted_plans(models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec]) -> dict[str, HostedPlan]:
+def hosted_plans(
+    models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec], state_dir: Path | None = None
+) -> dict[str, HostedPlan]:
     """Hosted fallbacks for the models that configure one and could be opened (or are pending).
 
     A key that cannot be read (variable unset, credential missing) turns that model's fallback
@@ -255,9 +256,9 @@ def hosted_plans(models: Sequence[ModelConfig], specs: Mapping[str, ModelSpec]) 
             log.error("model %s: hosted fallback off: %s", m.name, exc)
             continue
         h = m.hosted
-        client = HostedClient(h.base_url(spec.task), h.model_id, key, h.timeout, h.retries, h.jpeg_quality)
-        plans[m.name] = HostedPlan(h, client, spec, m.params)
+        client = client_for(h, spec, key)
+        plans[m.name] = HostedPlan(h, client, spec, m.params, state_dir)
         if m.roboflow is not None:
             warn_if_classes_differ(m.name, spec.class_names, h.model_id, m.roboflow, key)
-        log.info("model %s: hosted fallback %s for %s", m.name, client.where, ", ".join(sorted(h.when)))
+        log.info("model %s: hosted fallback %s for %s; %s", m.name, client.where, ", ".join(sorted(h.when)), h.limits())
     return plans

@@ -128,7 +128,7 @@ class Daemon:
 
                 self.http = DaemonServer(self.config, sinks)
                 sinks.append(self.http.sink)
-            hosted = hosted_plans(list(self.config.models.values()), opened.specs)
+            hosted = hosted_plans(list(self.config.models.values()), opened.specs, self.config.state_dir)
             pipeline = Pipeline(
                 self.config.streams,
                 opened.runners,
@@ -305,4 +305,18 @@ def _log_stats(snap: StatsSnapshot) -> None:
             s.queue_depth,
             s.latency_p50 * 1000,
             s.latency_p95 * 1000,
+        )
+    for model, h in snap.hosted.items():
+        left = "no daily_limit" if h.left_today is None else f"{h.left_today} left today"
+        failed = ", ".join(f"{n} x {status}" for status, n in sorted(h.failed.items())) or "none failed"
+        log.info(
+            "model %s: hosted %s, breaker %s, %d sent, %d answered, %s, %s, %d B an upload",
+            model,
+            h.state,
+            h.breaker,
+            h.sent,
+            h.answered,
+            failed,
+            left,
+            h.upload_bytes_mean,
         )

@@ -2,154 +2,221 @@
 
 Follows shared/specs/hosted-api-v1.md: the body is the base64 of a JPEG, sent as
 ``application/x-www-form-urlencoded``; the key goes in ``api_key`` (query); ``confidence`` and
-``overlap`` as fractions. 429, 503, 504 and dropped connections are retried after
-``Retry-After`` (or 1 s), other errors are not (400-423 cannot succeed on retry). A frame whose
-request would pass the 5 MB limit is shrunk first and the answer scaled back to its size.
-Every error is one line that never contains the key.
+``overlap`` as fractions. The frame is shrunk to ``upload_size`` (the model's input size) and to
+the 5 MB request limit first, and the answer mapped back to the frame's pixels
+(:mod:`edge.hosted.resize`). 429, 503, 504 and dropped connections are retried after
+``Retry-After`` (or 1 s); a 413 shrinks the image once more and retries; other errors are not
+retried (400-423 cannot succeed on retry). Each attempt passes through a :class:`Gate` first,
+which may hold it (rate) or refuse it (breaker, daily limit, fallback off).
+
+Each thread keeps one keep-alive connection to the host (``http.client``: the standard
+library's own HTTP/1.1 client, so no new dependency; a pool would add nothing here, since
+each request thread sends one request at a time). Every error is one line without the key.
 """
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
+import ssl
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edge.errors import EdgeError
+from edge.errors import EdgeError, first_line
+from edge.hosted.resize import Fit, fit, shrink, to_frame
 from edge.tasks.params import InferenceParams
 
 MAX_BODY = 5 * 1024 * 1024  # the v1 hosts' request limit
 _RETRY = frozenset({429, 503, 504})
+_SHRINK_413 = 0.5  # a 413 says the body is too large; half the sides is a quarter of the bytes
 
 
 class HostedError(EdgeError):
-    """A request that failed; ``status`` is the HTTP status (None: no answer)."""
+    """A request that failed or was not sent; ``status`` is the HTTP status (None: no answer)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, sent: bool = True) -> None:
         super().__init__(message)
         self.status = status
+        self.sent = sent  # False: refused before any request (breaker, limit, fallback off)
+
+
+class Gate(Protocol):
+    """What each request attempt passes through (the fallback's guard)."""
+
+    def admit(self, first: bool) -> None:
+        """Return when the attempt may go; raise :class:`HostedError` (``sent=False``) if not."""
+
+    def record(self, status: int | None, sent_bytes: int) -> None:
+        """After an attempt: its HTTP status (None: no answer) and the bytes uploaded."""
+
+
+class OpenGate:
+    """Every attempt goes; nothing is counted."""
+
+    def admit(self, first: bool) -> None:
+        return None
+
+    def record(self, status: int | None, sent_bytes: int) -> None:
+        return None
 
 
 @dataclass(frozen=True)
 class Encoded:
     body: bytes
-    scale: float  # sent size / frame size (1.0: sent at full size)
+    size: Fit
 
 
-def encode(image: npt.NDArray[np.uint8], quality: int = 90, limit: int = MAX_BODY) -> Encoded:
-    """The base64 JPEG body for ``image``, shrunk until it fits ``limit`` with room for the query."""
-    scale = 1.0
-    h, w = image.shape[:2]
+def encode(image: npt.NDArray[np.uint8], quality: int = 90, limit: int = MAX_BODY, size: Fit | None = None) -> Encoded:
+    """The base64 JPEG body for ``image`` at ``size``, shrunk until it fits ``limit`` with room for the query."""
+    size = size or fit(image.shape[1], image.shape[0], None)
     while True:
-        frame = image if scale == 1.0 else cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))))
-        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        ok, jpeg = cv2.imencode(".jpg", shrink(image, size), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise HostedError("OpenCV could not encode the frame as JPEG")
         body = base64.b64encode(jpeg.tobytes())
-        if len(body) <= limit - 4096 or min(frame.shape[:2]) <= 32:
-            return Encoded(body, scale)
-        scale *= 0.7
-
-
-def rescale(doc: dict[str, Any], scale: float, width: int, height: int) -> dict[str, Any]:
-    """A v1 document for an image sent at ``scale`` x its size, in the full frame's pixels."""
-    if scale == 1.0:
-        return doc
-    k = 1.0 / scale
-    out = dict(doc)
-    out["image"] = {"width": width, "height": height}
-    preds = doc.get("predictions")
-    if isinstance(preds, list):
-        scaled = []
-        for p in preds:
-            q = dict(p)
-            for key in ("x", "y", "width", "height"):
-                if key in q:
-                    q[key] = float(q[key]) * k
-            for key in ("points", "keypoints"):
-                if key in q:
-                    q[key] = [{**pt, "x": float(pt["x"]) * k, "y": float(pt["y"]) * k} for pt in q[key]]
-            scaled.append(q)
-        out["predictions"] = scaled
-    if "segmentation_mask" in doc:  # class ids: nearest neighbour back to the frame's size
-        png = cv2.imdecode(np.frombuffer(base64.b64decode(doc["segmentation_mask"]), np.uint8), cv2.IMREAD_UNCHANGED)
-        if png is None:
-            raise HostedError("the answer's segmentation_mask is not a PNG")
-        big = cv2.resize(png, (width, height), interpolation=cv2.INTER_NEAREST)
-        out["segmentation_mask"] = base64.b64encode(cv2.imencode(".png", big)[1].tobytes()).decode()
-    return out
+        if len(body) <= limit - 4096 or min(size.sent_width, size.sent_height) <= 32:
+            return Encoded(body, size)
+        size = size.shrunk(0.7)
 
 
 class HostedClient:
-    """Sends frames to one hosted model. Thread-safe (each call opens its own connection)."""
+    """Sends frames to one hosted model. Thread-safe: each thread has its own connection."""
 
     def __init__(
-        self, base_url: str, model_id: str, api_key: str, timeout: float = 10.0, retries: int = 2, quality: int = 90
+        self,
+        base_url: str,
+        model_id: str,
+        api_key: str,
+        timeout: float = 10.0,
+        retries: int = 2,
+        quality: int = 90,
+        upload_size: tuple[int, int] | None = None,
     ) -> None:
-        self._endpoint = f"{base_url.rstrip('/')}/{model_id}"
+        parts = urllib.parse.urlsplit(base_url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EdgeError(f"hosted API URL must be http(s)://host[:port], got {base_url!r}")
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname, parts.port
+        self._path = f"{parts.path}/{model_id}"
         self._key = api_key
         self._timeout = timeout
         self._retries = retries
         self._quality = quality
-        self.where = f"hosted API {self._endpoint}"  # safe to log: no key
+        self.upload_size = upload_size  # (width, height) that uploads never exceed; None: frame size
+        self._local = threading.local()
+        self._tls = ssl.create_default_context() if self._https else None
+        self.where = f"hosted API {base_url.rstrip('/')}/{model_id}"  # safe to log: no key
 
-    def infer(self, image: npt.NDArray[np.uint8], params: InferenceParams) -> dict[str, Any]:
+    def infer(self, image: npt.NDArray[np.uint8], params: InferenceParams, gate: Gate | None = None) -> dict[str, Any]:
         """The v1 document for ``image`` (BGR), in its own pixels."""
-        enc = encode(image, self._quality)
-        query = {
-            "api_key": self._key,
-            "confidence": f"{params.confidence:g}",
-            "overlap": f"{params.overlap:g}",
-            "max_detections": str(params.max_detections),
-            "keypoint_confidence": f"{params.keypoint_confidence:g}",
-        }
-        url = f"{self._endpoint}?{urllib.parse.urlencode(query)}"
-        doc = self._post(url, enc.body)
-        return rescale(doc, enc.scale, image.shape[1], image.shape[0])
-
-    def _post(self, url: str, body: bytes) -> dict[str, Any]:
-        attempt = 0
+        gate = gate or OpenGate()
+        enc = encode(image, self._quality, size=fit(image.shape[1], image.shape[0], self.upload_size))
+        query = urllib.parse.urlencode(
+            {
+                "api_key": self._key,
+                "confidence": f"{params.confidence:g}",
+                "overlap": f"{params.overlap:g}",
+                "max_detections": str(params.max_detections),
+                "keypoint_confidence": f"{params.keypoint_confidence:g}",
+            }
+        )
+        attempt, shrunk, last = 0, False, _Retry("", None, 0.0)
         while True:
             try:
-                return self._once(url, body)
+                gate.admit(first=attempt == 0)
+            except HostedError as refused:
+                if attempt == 0:
+                    raise  # nothing was sent for this frame
+                raise HostedError(
+                    f"{self.where}: {last.reason} ({refused}, after {attempt} attempts)", last.status
+                ) from None
+            attempt += 1
+            try:
+                doc = self._once(f"{self._path}?{query}", enc.body)
             except _Retry as retry:
-                attempt += 1
+                last = retry
+                gate.record(retry.status, len(enc.body))
                 if attempt > self._retries:
                     raise HostedError(
                         f"{self.where}: {retry.reason} (gave up after {attempt} attempts)", retry.status
                     ) from None
                 time.sleep(retry.after)
+                continue
+            except HostedError as exc:
+                gate.record(exc.status, len(enc.body))
+                if exc.status == 413 and not shrunk:  # once: a second 413 is not about the size
+                    shrunk = True
+                    enc = encode(image, self._quality, size=enc.size.shrunk(_SHRINK_413))
+                    continue
+                raise
+            gate.record(200, len(enc.body))
+            return to_frame(doc, enc.size)
 
-    def _once(self, url: str, body: bytes) -> dict[str, Any]:
-        req = urllib.request.Request(url, data=body, method="POST")
-        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    # -- one request on this thread's connection ------------------------------------------------
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._tls is not None:
+                conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=self._tls)
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            self._local.conn = conn
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    def _exchange(self, target: str, body: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        for fresh in (False, True):
+            reused = getattr(self._local, "conn", None) is not None
+            conn = self._connection()
+            try:
+                conn.request("POST", target, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._drop_connection()
+                if reused and not fresh:
+                    continue  # the server closed an idle keep-alive connection: send again, once
+                raise
+            except BaseException:
+                self._drop_connection()
+                raise
+            if resp.will_close:
+                self._drop_connection()
+            return resp.status, resp.headers, data
+        raise AssertionError("unreachable")
+
+    def _once(self, target: str, body: bytes) -> dict[str, Any]:
         try:
-            with urllib.request.urlopen(req, timeout=self._timeout) as resp:
-                payload = resp.read()
-        except urllib.error.HTTPError as exc:
-            message = self._scrub(_api_message(exc.read()))
-            if exc.code in _RETRY:
-                after = _retry_after(exc.headers.get("Retry-After"))
-                raise _Retry(f"HTTP {exc.code}: {message}", exc.code, after) from None
-            raise HostedError(f"{self.where}: HTTP {exc.code}: {message}", exc.code) from None
-        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise _Retry(f"no answer: {self._scrub(str(reason))}", None, 1.0) from None
+            status, headers, payload = self._exchange(target, body)
+        except (OSError, http.client.HTTPException) as exc:  # timeouts and refused connections are OSErrors
+            raise _Retry(f"no answer: {self._scrub(first_line(exc)[:200])}", None, 1.0) from None
+        if status >= 300:
+            message = self._scrub(_api_message(payload))
+            if status in _RETRY:
+                raise _Retry(f"HTTP {status}: {message}", status, _retry_after(headers.get("Retry-After")))
+            raise HostedError(f"{self.where}: HTTP {status}: {message}", status)
         try:
             doc = json.loads(payload)
         except ValueError:
             start = self._scrub(payload[:80].decode(errors="replace"))
-            raise HostedError(f"{self.where}: the answer is not JSON: {start}") from None
+            raise HostedError(f"{self.where}: the answer is not JSON: {start}", status) from None
         if not isinstance(doc, dict):
-            raise HostedError(f"{self.where}: the answer is not a JSON object")
+            raise HostedError(f"{self.where}: the answer is not a JSON object", status)
         return doc
 
     def _scrub(self, text: str) -> str:

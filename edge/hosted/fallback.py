@@ -3,9 +3,11 @@
 The pipeline offers a frame with the reason (``building``, ``overflow`` or ``error``); the
 fallback takes it when that reason is enabled, its queue has room and the request rate allows,
 and otherwise refuses, so the caller handles the frame as it would without a fallback (drop and
-count it, or hold it). Accepted frames are sent on two threads; each answer is checked against
-the task's v1 shape and published like a local result, with ``source: hosted``. A frame the API
-fails on is counted as an error of its model, with the reason logged once.
+count it, or hold it). Accepted frames are sent on two threads, each request through the
+model's :class:`~edge.hosted.guard.Guard` (rate, daily limit, breaker, off switch); each answer
+is checked against the task's v1 shape and published like a local result, with
+``source: hosted``. A frame the API fails on is counted as an error of its model, with the
+reason logged once.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from edge.errors import first_line
-from edge.hosted.client import HostedClient
+from edge.hosted.budget import DailyBudget, budget_path
+from edge.hosted.client import HostedClient, HostedError
 from edge.hosted.config import HostedConfig
-from edge.messages import ResultMessage, ResultSource
+from edge.hosted.guard import Guard, Notify
+from edge.messages import HostedStats, ModelNotice, ResultMessage, ResultSource
 from edge.models.spec import ModelSpec, Task
 from edge.sources import Frame
 from edge.tasks.classification import Classification
@@ -36,25 +41,6 @@ log = logging.getLogger("edge.hosted")
 Publish = Callable[[ResultMessage], None]
 Fail = Callable[[Sequence[Frame], str], None]
 _WORKERS = 2
-
-
-class RateLimit:
-    """A token bucket: ``rate`` per second, bursts up to ``burst``."""
-
-    def __init__(self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._rate, self._burst = rate, burst or max(1.0, rate)
-        self._tokens = self._burst
-        self._clock = clock
-        self._last = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-        self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
 
 
 def check_v1(spec: ModelSpec, doc: dict[str, Any]) -> None:
@@ -72,6 +58,14 @@ def check_v1(spec: ModelSpec, doc: dict[str, Any]) -> None:
         SemanticSegmentation.from_v1(doc)
 
 
+def client_for(config: HostedConfig, spec: ModelSpec, api_key: str) -> HostedClient:
+    """The client of a model's fallback: uploads capped at ``upload_size``, else the model's input size."""
+    size = config.upload_size or (spec.preprocess.width, spec.preprocess.height)
+    return HostedClient(
+        config.base_url(spec.task), config.model_id, api_key, config.timeout, config.retries, config.jpeg_quality, size
+    )
+
+
 @dataclass(frozen=True)
 class HostedPlan:
     """What a pipeline needs to give one model a hosted fallback."""
@@ -80,6 +74,7 @@ class HostedPlan:
     client: HostedClient
     spec: ModelSpec
     params: InferenceParams
+    state_dir: Path | None = None  # where daily_limit's count survives restarts; None: memory only
 
 
 class HostedFallback:
@@ -93,13 +88,23 @@ class HostedFallback:
         publish: Publish,
         account: Publish,
         fail: Fail,
+        state_dir: Path | None = None,
+        notify: Notify | None = None,
+        drop: Callable[[Frame], None] | None = None,
     ) -> None:
         self.model, self.spec, self.config = model, spec, config
         self._client, self._params = client, params
         self._publish, self._account, self._fail = publish, account, fail
+        self._drop = drop  # a frame the guard turned away after it was queued (None: counted as failed)
         self._queue: deque[Frame] = deque()
         self._cond = threading.Condition()
-        self._rate = RateLimit(config.max_rate)
+        budget = None
+        if config.daily_limit is not None:
+            path = budget_path(state_dir, model) if state_dir is not None else None
+            budget = DailyBudget(config.daily_limit, path)
+        self.guard = Guard(model, config, client.where, budget, notify)
+        if notify is not None:  # a restart clears an "off" an earlier run left on the retained topic
+            notify(ModelNotice(model, "hosted", "on", "", time.time()))
         self._closed = False
         self._logged: set[str] = set()
         self._threads = [
@@ -113,11 +118,14 @@ class HostedFallback:
         if reason not in self.config.when:
             return False
         with self._cond:
-            if self._closed or len(self._queue) >= self.config.queue or not self._rate.take():
+            if self._closed or len(self._queue) >= self.config.queue or not self.guard.accepts():
                 return False
             self._queue.append(frame)
             self._cond.notify()
         return True
+
+    def stats(self) -> HostedStats:
+        return self.guard.stats()
 
     def close(self, timeout: float = 10.0, drain: bool = True) -> list[Frame]:
         """Take no more frames; with ``drain``, send the queued ones within ``timeout``.
@@ -148,16 +156,25 @@ class HostedFallback:
     def _send(self, frame: Frame) -> None:
         t0 = time.perf_counter()
         try:
-            doc = self._client.infer(frame.image, self._params)
+            doc = self._client.infer(frame.image, self._params, self.guard)
             check_v1(self.spec, doc)
-        except Exception as exc:  # HostedError, or an answer that is not this task's v1 shape
-            message = first_line(exc)
-            if message not in self._logged:  # one line per distinct error, not one per frame
-                self._logged.add(message)
-                log.error("model %s: hosted fallback failed: %s", self.model, message)
-            self._fail([frame], f"hosted: {message}")
+        except HostedError as exc:
+            if not exc.sent and self._drop is not None:
+                self._drop(frame)  # turned away before any request: the guard has logged why
+                return
+            self._failed(frame, exc)
+            return
+        except Exception as exc:  # an answer that is not this task's v1 shape
+            self._failed(frame, exc)
             return
         latency = {"capture": frame.capture_s, "queue": t0 - frame.captured, "hosted": time.perf_counter() - t0}
         result = ResultMessage(frame.stream, self.model, frame.seq, frame.timestamp, ResultSource.HOSTED, doc, latency)
         self._publish(result)
         self._account(result)
+
+    def _failed(self, frame: Frame, exc: Exception) -> None:
+        message = first_line(exc)
+        if message not in self._logged:  # one line per distinct error, not one per frame
+            self._logged.add(message)
+            log.error("model %s: hosted fallback failed: %s", self.model, message)
+        self._fail([frame], f"hosted: {message}")

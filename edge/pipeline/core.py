@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from edge.errors import EdgeError
 from edge.hosted.fallback import HostedFallback, HostedPlan
+from edge.hosted.latency import RecentTime, predicted_latency
 from edge.messages import ResultMessage, ResultSource, Sink, StatsSnapshot, StreamStats
 from edge.pipeline.allocator import limit_malloc_arenas
 from edge.pipeline.batches import BatchSnapshot, BatchStats
@@ -92,11 +93,23 @@ class Pipeline(PipelineChanges):
         usable = set(self._runners) | set(self._pending)
         self._fallbacks = {
             m: HostedFallback(
-                m, h.spec, h.config, h.client, h.params, self.fanout.publish, self._account, self._failed(m)
+                m,
+                h.spec,
+                h.config,
+                h.client,
+                h.params,
+                self.fanout.publish,
+                self._account,
+                self._failed(m),
+                h.state_dir,
+                self.fanout.publish_notice,
+                self._turned_away(m),
             )
             for m, h in (hosted or {}).items()
             if m in usable
         }
+        # Recent local time per frame of the models with a latency budget (hosted ``latency``).
+        self._frame_time = {m: RecentTime() for m, f in self._fallbacks.items() if "latency" in f.config.when}
         self._inboxes = {name: Inbox(self._drop_hook(name), self._overflow_hook(name)) for name in usable}
         self._batches = {name: BatchStats() for name in usable}
         self._hosted_outcomes = HostedOutcomes()
@@ -147,6 +160,8 @@ class Pipeline(PipelineChanges):
                 fallback = self._fallbacks.get(model)
                 if fallback is not None and model in self._pending and self._offer_building(model, fallback, frame):
                     continue  # answered by the hosted API while the engine builds
+                if fallback is not None and self._over_budget(model, frame) and fallback.offer(frame, "latency"):
+                    continue  # the local result would come too late
                 if not self._inboxes[model].put(frame):
                     counters.dropped(model, 1)
                     # Shutting down, unless this model alone was given up on meanwhile.
@@ -175,6 +190,31 @@ class Pipeline(PipelineChanges):
             time.sleep(0.02)
         return False
 
+    def _turned_away(self, model: str) -> Callable[[Frame], None]:
+        """A frame the hosted fallback took but then could not send (breaker, limit, off) is
+        handled as if never offered: a file's frame waits for the local model (a file loses
+        nothing), a live one is dropped (newer frames have come since)."""
+
+        def on_turned_away(frame: Frame) -> None:
+            live = self._plans[frame.stream].source.is_live
+            if live or not self._inboxes[model].put(frame):
+                self._counters[frame.stream].dropped(model, 1)
+            self._notify()
+
+        return on_turned_away
+
+    def _over_budget(self, model: str, frame: Frame) -> bool:
+        """A live frame's predicted local latency passes its model's hosted ``max_latency``."""
+        timing = self._frame_time.get(model)
+        worker = self._workers.get(model)
+        if timing is None or worker is None or not self._plans[frame.stream].source.is_live:
+            return False
+        inbox = self._inboxes[model]
+        # The stream's own queued frame is the one this frame replaces, so not ahead of it.
+        ahead = inbox.total() - inbox.depth(frame.stream)
+        budget = self._fallbacks[model].config.max_latency or 0.0
+        return predicted_latency(ahead, worker.in_flight, timing.value) > budget
+
     def _overflow_hook(self, model: str) -> Callable[[Frame], bool]:
         def on_replace(frame: Frame) -> bool:
             fallback = self._fallbacks.get(model)
@@ -199,6 +239,9 @@ class Pipeline(PipelineChanges):
         hosted = message.source is ResultSource.HOSTED
         if hosted:
             self._hosted_outcomes.answered(message.model)
+        timing = self._frame_time.get(message.model)
+        if timing is not None and not hosted and isinstance(message.v1.get("time"), (int, float)):
+            timing.add(float(message.v1["time"]))  # this frame's share of its batch's local work
         self._counters[message.stream].inferred(message.model, message.latency, hosted)
         self._notify()
 
@@ -379,7 +422,8 @@ class Pipeline(PipelineChanges):
                 w = self._workers.get(name)
                 models[name] = w.state if w else "idle"
             models.update(self._pending)
-        return StatsSnapshot(time.time(), streams, models)
+        hosted = {name: f.stats() for name, f in self._fallbacks.items()}
+        return StatsSnapshot(time.time(), streams, models, hosted)
 
     def _stream_health(self, name: str) -> StreamHealth:
         plan = self._plans[name]

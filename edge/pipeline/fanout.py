@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from edge.messages import ResultMessage, Sink, StatsSnapshot
+from edge.messages import ModelNotice, ResultMessage, Sink, StatsSnapshot
 
 log = logging.getLogger("edge.pipeline")
 
@@ -59,6 +59,14 @@ class Fanout:
         e.g. so a new MQTT sink reopens the same spool) and returns the new ones."""
         with self._lock:
             self.sinks = tuple(make(self.sinks))
+
+    def publish_notice(self, notice: ModelNotice) -> None:
+        with self._lock:
+            for sink in self.sinks:
+                try:
+                    sink.publish_notice(notice)
+                except Exception as exc:
+                    self._failed(sink, exc)
 
     def _failed(self, sink: Sink, exc: Exception) -> None:
         self.failures += 1

@@ -180,6 +180,11 @@ class Inbox:
             q = self._queues.get(stream)
             return len(q.frames) if q else 0
 
+    def total(self) -> int:
+        """Frames queued across every stream."""
+        with self._cond:
+            return sum(len(q.frames) for q in self._queues.values())
+
     def empty(self) -> bool:
         with self._cond:
             return not any(q.frames for q in self._queues.values())

@@ -45,7 +45,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.messages import ResultMessage, Sink, StatsSnapshot
+from edge.messages import ModelNotice, ResultMessage, Sink, StatsSnapshot
 from edge.publish.config import ConfigError, MqttConfig, SpoolConfig, TlsConfig
 from edge.publish.spool import Spool, SpoolError
 
@@ -93,7 +93,13 @@ class _Stats:
     payload: bytes
 
 
-_Event = _Ack | _Link | _Stats
+@dataclass(frozen=True)
+class _Notice:
+    topic: str
+    payload: bytes
+
+
+_Event = _Ack | _Link | _Stats | _Notice
 
 
 class MqttSink(Sink):
@@ -118,6 +124,8 @@ class MqttSink(Sink):
         self._down_since: float | None = None
         self._last_remind = 0.0
         self._refusals: set[int] = set()
+        # The latest notice per topic, retained, and sent again after every (re)connect.
+        self._notices: dict[str, bytes] = {}
         try:
             self._client = self._make_client()
         except BaseException:
@@ -172,6 +180,15 @@ class MqttSink(Sink):
         data = json.dumps(_finite(doc), separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
         with self._cond:
             self._events.append(_Stats(data))
+            self._cond.notify_all()
+
+    def publish_notice(self, notice: ModelNotice) -> None:
+        """A model's state change, retained on ``<prefix>/<device>/status/<model>`` at QoS 1."""
+        data = json.dumps(notice.to_payload(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        topic = self._topics.model_status(notice.model)
+        with self._cond:
+            self._notices[topic] = data
+            self._events.append(_Notice(topic, data))
             self._cond.notify_all()
 
     def counters(self) -> PublisherStats:
@@ -399,6 +416,13 @@ class MqttSink(Sink):
                 self._resync = bool(self._inflight)
             if event.up:
                 self._client.publish(self._topics.status, ONLINE, qos=1, retain=True)
+                with self._cond:
+                    notices = list(self._notices.items())
+                for topic, data in notices:
+                    self._client.publish(topic, data, qos=1, retain=True)
+        elif isinstance(event, _Notice):
+            if self._link_up:  # else the next connect sends it, from _notices
+                self._client.publish(event.topic, event.payload, qos=1, retain=True)
         elif self._link_up:
             self._client.publish(self._topics.stats, event.payload, qos=0)
 

@@ -4,6 +4,7 @@ Layout (``prefix`` defaults to ``edge``)::
 
     <prefix>/<device_id>/<stream>/<model>/predictions   results, one message per (frame, model)
     <prefix>/<device_id>/status                         retained "online" / "offline" (last will)
+    <prefix>/<device_id>/status/<model>                 retained JSON notices, e.g. hosted fallback off
     <prefix>/<device_id>/stats                          periodic health
 
 Stream and model names come from users and may hold characters MQTT gives a meaning to, so
@@ -57,6 +58,9 @@ class Topics:
     @property
     def status(self) -> str:
         return f"{self.base}/status"
+
+    def model_status(self, model: str) -> str:
+        return f"{self.status}/{topic_level(model)}"
 
     @property
     def stats(self) -> str:
