@@ -147,6 +147,12 @@ class ModelLoader:
         self._opened = [x for x in self._opened if all(x is not y for y in models)]
         return models
 
+    def specs(self) -> dict[str, ModelSpec]:
+        """The spec of every model that is open or waiting for its engine."""
+        out = {name: models[-1].spec for name, models in self._by_name.items() if models}
+        out.update({name: spec for name, (_, spec) in self._pending.items()})
+        return out
+
     def forget(self, name: str) -> None:
         """A removed model: stop tracking it (a build in progress finishes unused)."""
         self._models = [x for x in self._models if x.name != name]

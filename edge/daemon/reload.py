@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from edge.config import EdgeConfig, ModelConfig
-from edge.daemon.models import Failed, ModelLoader, Ready, Waiting
+from edge.daemon.models import Failed, ModelLoader, Ready, Waiting, hosted_plans
 from edge.messages import Sink
 from edge.pipeline import Pipeline
 
@@ -186,6 +186,9 @@ class Reloader:
             p.add_stream(plans[name])
         if plan.sinks_changed:
             p.fanout.replace_sinks(lambda current: self._swap_sinks(current, old, new, problems))
+        # Always, even when nothing changed: a reload is how an operator switches back on a
+        # fallback that a refused key (401/403) or a spent quota (402) turned off.
+        p.replace_fallbacks(hosted_plans(list(new.models.values()), self._loader.specs(), new.state_dir))
         for key in plan.at_restart:
             problems.append(f"{key}: takes effect at the next restart")
         return problems

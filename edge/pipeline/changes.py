@@ -11,11 +11,12 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from edge.errors import EdgeError
-from edge.hosted.fallback import HostedFallback
+from edge.hosted.fallback import HostedFallback, HostedPlan
+from edge.hosted.latency import RecentTime
 from edge.pipeline.batches import BatchStats
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import DropHook, Inbox, ReplaceHook
@@ -50,6 +51,7 @@ class PipelineChanges:
     _failed_models: dict[str, str]
     _fallbacks: dict[str, HostedFallback]
     _requests: int
+    _frame_time: dict[str, RecentTime]
     _batches: dict[str, BatchStats]
 
     # The pipeline's wiring, used here.
@@ -66,6 +68,9 @@ class PipelineChanges:
         raise NotImplementedError
 
     def _notify(self) -> None:
+        raise NotImplementedError
+
+    def _make_fallback(self, model: str, h: HostedPlan) -> HostedFallback:
         raise NotImplementedError
 
     def waiting_models(self) -> dict[str, str]:
@@ -203,6 +208,20 @@ class PipelineChanges:
                 self._ensure_worker(name)
         log.info("model %s: reopened", name)
         return ok
+
+    def replace_fallbacks(self, plans: Mapping[str, HostedPlan]) -> None:
+        """New hosted fallbacks from a reloaded config. Every reload rebuilds them, so one that a
+        401/402/403 switched off (or whose breaker is open) starts again; the daily count is on
+        disk and carries over. Frames the old ones had queued are counted as dropped."""
+        with self._lock:
+            usable = set(self._runners) | set(self._pending)
+            old = self._fallbacks
+            self._fallbacks = {m: self._make_fallback(m, h) for m, h in plans.items() if m in usable}
+            latency = {m for m, f in self._fallbacks.items() if "latency" in f.config.when}
+            self._frame_time = {m: self._frame_time.get(m) or RecentTime() for m in latency}
+        for name, fallback in old.items():
+            for f in fallback.close(0.0, drain=False):
+                self._counters[f.stream].dropped(name, 1)
 
     def ready_models(self) -> set[str]:
         """Models with a runner (open, not waiting for an engine, not failed)."""

@@ -91,23 +91,7 @@ class Pipeline(PipelineChanges):
         # Replaced (never mutated) when a model fails late, so a deliverer reads it unlocked.
         self._routes: dict[str, tuple[str, ...]] = {}
         usable = set(self._runners) | set(self._pending)
-        self._fallbacks = {
-            m: HostedFallback(
-                m,
-                h.spec,
-                h.config,
-                h.client,
-                h.params,
-                self.fanout.publish,
-                self._account,
-                self._failed(m),
-                h.state_dir,
-                self.fanout.publish_notice,
-                self._turned_away(m),
-            )
-            for m, h in (hosted or {}).items()
-            if m in usable
-        }
+        self._fallbacks = {m: self._make_fallback(m, h) for m, h in (hosted or {}).items() if m in usable}
         # Recent local time per frame of the models with a latency budget (hosted ``latency``).
         self._frame_time = {m: RecentTime() for m, f in self._fallbacks.items() if "latency" in f.config.when}
         self._inboxes = {name: Inbox(self._drop_hook(name), self._overflow_hook(name)) for name in usable}
@@ -189,6 +173,21 @@ class Pipeline(PipelineChanges):
                 return False
             time.sleep(0.02)
         return False
+
+    def _make_fallback(self, model: str, h: HostedPlan) -> HostedFallback:
+        return HostedFallback(
+            model,
+            h.spec,
+            h.config,
+            h.client,
+            h.params,
+            self.fanout.publish,
+            self._account,
+            self._failed(model),
+            h.state_dir,
+            self.fanout.publish_notice,
+            self._turned_away(model),
+        )
 
     def _turned_away(self, model: str) -> Callable[[Frame], None]:
         """A frame the hosted fallback took but then could not send (breaker, limit, off) is

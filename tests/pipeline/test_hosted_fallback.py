@@ -124,3 +124,31 @@ def test_hosted_failures_count_as_errors_once(short_clip: Path, api: HostedStand
         p.stop(drain=True)
     h = health(p, "cam")
     assert h.inferred + h.errors == 60 and h.hosted == 0
+
+
+def test_new_fallbacks_from_a_reload_switch_a_refused_key_back_on(short_clip: Path, api: HostedStandIn) -> None:
+    sink = MemorySink()
+    good = plan_for(api, ("building",), max_rate=5.0, queue=4)
+    bad = HostedPlan(good.config, HostedClient(api.url, "shapes/1", "wrong-key"), good.spec, good.params)
+    p = Pipeline([stream("cam", short_clip, ("det",))], [], [sink], pending={"det": "building"}, hosted={"det": bad})
+    p.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not p.snapshot().hosted["det"].state.startswith("off"):  # the 401 switched it off
+            assert time.monotonic() < deadline, "the fallback never switched off"
+            time.sleep(0.05)
+        assert sink.messages == []
+        p.replace_fallbacks({"det": good})  # what a reload does, with the key fixed
+        while len(sink.messages) < 5:
+            assert time.monotonic() < deadline, "no hosted answers after the reload"
+            time.sleep(0.05)
+        assert p.snapshot().hosted["det"].state == "on"
+        p.attach(runner("det")[0])
+        assert p.sources["cam"].machine.wait_for(SourceState.ENDED, timeout=30)
+        assert p.wait_idle(30)
+    finally:
+        p.stop(drain=True)
+    h = health(p, "cam")
+    # Every frame answered or counted: the few sent before the 401 are errors, the rest results.
+    assert h.inferred + h.errors == 60 == len(set(sink.frames("cam", "det"))) + h.errors
+    assert h.errors <= 2 and h.hosted >= 5
