@@ -13,7 +13,7 @@ Writes (none committed: the models are 13 MB each, the clip 3.5 MB)
   built from their yaml, so they cost what a trained yolov8n does.
 
 Training a model that finds 60 objects a frame takes hours on two cores; these are made in
-minutes and report about 64 instances a frame (47-85 over the clip), on the shapes:
+minutes and report a median of 67 instances a frame (48-96; 55 or more in 9 frames of 10), on the shapes:
 
 * weights are random (seeded); BatchNorm statistics are calibrated on frames of the clip
   (forward passes in train mode, ``momentum=None``: a cumulative average), so activations
@@ -32,7 +32,8 @@ Masks are the random prototypes' blobs cut to each box: ragged, not the shapes' 
 which makes polygons at least as costly as real ones. The detection model has the same
 weights (same seed, same layer order) without the mask branch, so it finds the same boxes.
 
-Deterministic for ``--seed``. Ultralytics (AGPL) and torch are imported here only.
+Seeded (numpy, torch; ``--seed``): a rerun makes the same clip and, up to floating-point
+differences between machines, the same models. Ultralytics (AGPL) and torch are imported here only.
 """
 
 from __future__ import annotations
