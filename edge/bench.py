@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge.bench_cases import add_case_arguments
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, Sink
 
@@ -209,6 +210,7 @@ def measure_pair(
     A slow spell of a shared machine then slows both sides of a pair alike; the ratio reported
     is the median of the per-pair ratios, and each side's frames/s is its median run.
     """
+    from edge.bench_stages import stage_profile
     from edge.pipeline.allocator import limit_malloc_arenas
     from edge.pipeline.blas import limit_blas_threads
     from edge.preprocess import preprocess
@@ -230,6 +232,7 @@ def measure_pair(
                 loops.append(_plain_loop_fps(model, clip))
                 loop_peak = loop_peak or _peak_rss_mb()
             runs.append(_pipeline_run(model, clip, streams, opts.pipelined))
+        stages = stage_profile(model, clip, min(frames, 60)) if loops else {}
     raw_fps = statistics.median(raws)
     name = model_path.name
     out = [Measurement("raw", name, 1, frames, raw_fps, peak_rss_mb=raw_peak, runs=tuple(raws))]
@@ -243,6 +246,7 @@ def measure_pair(
                 runs[0].results,
                 statistics.median(loops),
                 peak_rss_mb=loop_peak,
+                stages_ms=stages,
                 runs=tuple(loops),
                 ratio=ratio,
             )
@@ -332,11 +336,16 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
     if any(len(m.runs) > 1 for m in results):
         lines += ["", "frames/s of each repeat (medians above; x raw is the median of the per-repeat ratios):"]
         lines += [f"  {m.model} {m.kind} x{m.streams}: {', '.join(f'{r:.1f}' for r in m.runs)}" for m in results]
-    lines += ["", "per-stage mean ms per result (pipeline runs):"]
+    lines += ["", "per-stage mean ms per result (pipeline runs: wall time on overlapping threads):"]
     for m in results:
         if m.kind == "pipeline":
             stages = ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items())
             lines.append(f"  {m.model} x{m.streams}: {stages}")
+    if any(m.kind == "loop" and m.stages_ms for m in results):
+        lines += ["", "per-stage mean ms per frame, one thread, step by step (see edge/bench_stages.py):"]
+        for m in results:
+            if m.kind == "loop" and m.stages_ms:
+                lines.append(f"  {m.model}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items()))
     return "\n".join(lines)
 
 
@@ -358,9 +367,15 @@ def default_models() -> list[Path]:
 
 
 def bench_main(args: argparse.Namespace) -> int:
+    from edge.bench_cases import crowd_inputs, multi_main
     from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 
+    if args.multi:
+        return multi_main(args, machine_description())
     models = [Path(m) for m in args.model] if args.model else default_models()
+    if args.crowd:
+        models, crowd_clip = crowd_inputs(args)
+        args.clip = str(crowd_clip)
     if not models:
         raise EdgeError("no model to benchmark; pass --model PATH")
     for m in models:
@@ -372,7 +387,7 @@ def bench_main(args: argparse.Namespace) -> int:
     else:
         cache = Path(args.cache or Path(tempfile.gettempdir()) / "edge-bench")
         clip = cached_clip(cache, ClipSpec(ClipKind.SHAPES, width, height, 30.0, args.frames, seed=11))
-    streams = [int(s) for s in args.streams.split(",")]
+    streams = [int(s) for s in (args.streams or ("1" if args.crowd else "1,4")).split(",")]
     opts = _Options(args.backend, args.threads, not args.sequential)
     with tempfile.TemporaryDirectory(prefix="edge-bench-models-") as work:  # --imgsz copies, removed after
         if args.imgsz:
@@ -387,7 +402,7 @@ def bench_main(args: argparse.Namespace) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", action="append", help="model to run (repeat; default: the detect and segment fixtures)")
-    p.add_argument("--streams", default="1,4", help="stream counts to run, comma-separated (default 1,4)")
+    p.add_argument("--streams", help="stream counts to run, comma-separated (default 1,4; --crowd: 1)")
     p.add_argument("--frames", type=int, default=300, help="frames per stream and raw iterations (default 300)")
     p.add_argument("--size", default="640x480", help="clip frame size (default 640x480)")
     p.add_argument("--clip", help="a video file to use instead of a generated clip")
@@ -398,6 +413,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
     p.add_argument("--repeat", type=int, default=5, help="raw/pipeline pairs per run; medians reported (default 5)")
     p.add_argument("--sequential", action="store_true", help="run each model's stages on one thread (pipelined: false)")
+    add_case_arguments(p)
 
 
 if __name__ == "__main__":

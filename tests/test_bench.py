@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge.bench import format_report, larger_input, run_bench
+from edge.bench_stages import STAGES
 from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 from tests.helpers import FIXTURE_MODELS
 
@@ -20,8 +21,10 @@ def test_bench_pairs_raw_and_pipeline_runs_in_child_processes(tmp_path: Path) ->
     assert all(m.fps > 0 and m.peak_rss_mb > 50 for m in results)
     assert one.ratio is not None and 0 < one.ratio < 5
     assert set(one.stages_ms) == {"capture", "queue", "preprocess", "wait", "infer", "postprocess", "total"}
+    assert set(loop.stages_ms) == set(STAGES) and loop.stages_ms["infer"] > 0
     report = format_report(results, "test machine")
     assert "x raw" in report and "2 streams" in report and "plain loop" in report
+    assert "step by step" in report
 
 
 def test_larger_input_keeps_weights_and_changes_the_input(tmp_path: Path) -> None:

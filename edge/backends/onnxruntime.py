@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.backends.base import Backend
+from edge.backends.threads import usable_cores
 from edge.errors import ModelError, first_line
 from edge.models.onnx_file import TensorInfo
 
 
 class OnnxRuntimeBackend(Backend):
+    """``threads``: intra-op pool size (None: every usable core); ``spinning`` False stops idle
+    pool workers from spin-waiting, for models that share the cores (see edge.backends.threads)."""
+
     name = "onnxruntime"
 
-    def __init__(self, onnx_path: Path, threads: int | None = None) -> None:
+    def __init__(self, onnx_path: Path, threads: int | None = None, spinning: bool = True) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or usable_cores()
+        if not spinning:
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
         try:
             self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own untyped errors for every load failure
             raise ModelError(f"{onnx_path}: ONNX Runtime cannot load the model: {first_line(exc)[:200]}") from None
+        self.threads = opts.intra_op_num_threads
+        self.spinning = spinning
         self.inputs = tuple(TensorInfo(i.name, tuple(i.shape), i.type) for i in self._session.get_inputs())
         self.outputs = tuple(TensorInfo(o.name, tuple(o.shape), o.type) for o in self._session.get_outputs())
         self._input_name = self.inputs[0].name

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.backends import Backend, create_backend
+from edge.backends.threads import ThreadSetting, plan_threads
 from edge.config import ModelConfig
 from edge.engines.compile import BuildRequest
 from edge.engines.errors import EngineLoadError
@@ -106,9 +107,11 @@ class ModelLoader:
         self._states: dict[str, str] = {}
         self._opened: list[Model] = []
         self._by_name: dict[str, list[Model]] = {}  # what a reload closes when it swaps a model
+        self._threads: dict[str, ThreadSetting] = {}
 
     def open(self) -> Opened:
         out = Opened()
+        self._threads = _cpu_threads(self._models)
         for m in self._models:
             change = self._open(m)
             if isinstance(change, Ready):
@@ -126,6 +129,8 @@ class ModelLoader:
     def open_one(self, m: ModelConfig) -> Change:
         """Open one model of a reloaded config (the same way as at start)."""
         self._models = [x for x in self._models if x.name != m.name] + [m]
+        # The new model set's split of the cores; models already open keep the share they got.
+        self._threads = _cpu_threads(self._models)
         change = self._open(m)
         if isinstance(change, Failed):
             log.error("model %s: %s", m.name, change.reason)
@@ -195,8 +200,9 @@ class ModelLoader:
                 spec = load_spec(m.path)
                 status = self._engines().manager.request(spec, m.tensorrt, m.name)
                 return self._from_status(m, spec, status)
-            # Only ONNX Runtime takes a thread count.
-            options = {"threads": m.threads} if m.threads and backend == "onnxruntime" else {}
+            # Only ONNX Runtime takes a thread count: its share of the cores (edge.backends.threads).
+            t = self._threads.get(m.name)
+            options = {"threads": t.intra_op, "spinning": t.spinning} if t and backend == "onnxruntime" else {}
             return self._ready(m, Model.open(m.path, backend=backend, **options))
         except EdgeError as exc:
             return Failed(m.name, str(exc))
@@ -234,6 +240,18 @@ class ModelLoader:
     def _forget(self, name: str) -> None:
         self._pending.pop(name, None)
         self._states.pop(name, None)
+
+
+def _cpu_threads(models: Sequence[ModelConfig]) -> dict[str, ThreadSetting]:
+    """Each ONNX Runtime model's share of the cores; models that fail to resolve fail later, in _open."""
+    cpu: list[ModelConfig] = []
+    for m in models:
+        try:
+            if resolve_backend(m.backend) == "onnxruntime":
+                cpu.append(m)
+        except EdgeError:
+            continue
+    return dict(zip((m.name for m in cpu), plan_threads([m.threads for m in cpu])))
 
 
 def _without_name(status: EngineStatus) -> str:
