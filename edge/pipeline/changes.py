@@ -54,27 +54,22 @@ class PipelineChanges:
     _frame_time: dict[str, RecentTime]
     _batches: dict[str, BatchStats]
 
-    # The pipeline's wiring, used here.
-    def _worker(self, runner: ModelRunner) -> ModelWorker:
-        raise NotImplementedError
+    # The pipeline's wiring, used here; Pipeline defines it (declared for the type checker only).
+    if TYPE_CHECKING:
 
-    def _deliverer(self, stream: str) -> Callable[[Frame], bool]:
-        raise NotImplementedError
+        def _worker(self, runner: ModelRunner) -> ModelWorker: ...
 
-    def _drop_hook(self, model: str) -> DropHook:
-        raise NotImplementedError
+        def _deliverer(self, stream: str) -> Callable[[Frame], bool]: ...
 
-    def _overflow_hook(self, model: str) -> ReplaceHook:
-        raise NotImplementedError
+        def _drop_hook(self, model: str) -> DropHook: ...
 
-    def _notify(self) -> None:
-        raise NotImplementedError
+        def _overflow_hook(self, model: str) -> ReplaceHook: ...
 
-    def _make_fallback(self, model: str, h: HostedPlan) -> HostedFallback:
-        raise NotImplementedError
+        def _notify(self) -> None: ...
 
-    def waiting_models(self) -> dict[str, str]:
-        raise NotImplementedError
+        def _make_fallback(self, model: str, h: HostedPlan) -> HostedFallback: ...
+
+        def waiting_models(self) -> dict[str, str]: ...
 
     def worker_progress(self) -> dict[str, WorkerProgress]:
         """Each running model worker's progress counters, for the watchdog."""

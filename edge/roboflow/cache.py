@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from edge.fsutil import fsync_dir
+from edge.fsutil import fsync_dir, fsync_path
 from edge.roboflow.client import PullError
 from edge.roboflow.protocols import Plan, RemoteFile
 
@@ -134,7 +134,7 @@ class PackageCache:
             sizes = {p.name: p.stat().st_size for p in staging.iterdir()}
             _write_manifest(staging, Manifest(plan.model_id, plan.protocol, plan.package_id, files, sizes, now, now))
             for p in staging.iterdir():
-                _fsync(p)
+                fsync_path(p)
             fsync_dir(staging)
             os.chmod(staging, 0o755)
             self._point(target, staging)
@@ -193,13 +193,5 @@ class PackageCache:
 def _write_manifest(folder: Path, manifest: Manifest) -> None:
     tmp = folder / f"{MANIFEST}.tmp"
     tmp.write_text(json.dumps(asdict(manifest), indent=1, sort_keys=True) + "\n")
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, folder / MANIFEST)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
