@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.daemon.conftest import clip_cache, short_clip  # noqa: F401  (the daemon tests' clips)
 from tests.helpers import FIXTURE_MODELS
 from tests.roboflow_server import Served, WeightsStandIn
 

@@ -8,11 +8,6 @@ from tests.clips import clip
 
 
 @pytest.fixture(scope="session")
-def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("clips")
-
-
-@pytest.fixture(scope="session")
 def small_clip(clip_cache: Path) -> Path:
     """300 frames, 320x240 at 15 fps."""
     return clip(clip_cache)
