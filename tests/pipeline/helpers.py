@@ -14,8 +14,9 @@ import numpy.typing as npt
 from edge.backends import Backend
 from edge.messages import ResultMessage, Sink, StatsSnapshot
 from edge.model import Model
-from edge.pipeline import ModelRunner
+from edge.pipeline import ModelRunner, StreamPlan
 from edge.preprocess import Geometry, PreprocessConfig, preprocess
+from edge.sources import SourceSettings, parse_uri
 from tests.helpers import FIXTURE_MODELS
 
 DETECT = FIXTURE_MODELS / "shapes-detect.onnx"
@@ -98,3 +99,7 @@ class DevicePreprocessBackend(SpyBackend):
         self.image_batches.append(len(images))
         batch, geometries = preprocess(images, cfg)
         return self.infer(batch), geometries
+
+
+def plan(name: str, uri: str | Path, models: tuple[str, ...], **kw: object) -> StreamPlan:
+    return StreamPlan(SourceSettings(name, parse_uri(str(uri)), **kw), models)  # type: ignore[arg-type]

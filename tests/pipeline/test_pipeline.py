@@ -3,7 +3,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,11 @@ from edge.errors import EdgeError
 from edge.messages import Sink
 from edge.model import Model
 from edge.pipeline import ModelRunner, Pipeline, StreamHealth, StreamPlan
-from edge.sources import SourceSettings, SourceState, parse_uri
+from edge.sources import SourceState
 from tests.helpers import assert_v1_valid
-from tests.pipeline.helpers import DETECT, BrokenSink, DevicePreprocessBackend, MemorySink, runner
+from tests.pipeline.helpers import DETECT, BrokenSink, DevicePreprocessBackend, MemorySink, plan, runner
 
 STAGES = ("capture", "queue", "preprocess", "wait", "infer", "postprocess")
-
-
-def plan(name: str, uri: str | Path, models: tuple[str, ...], **kw: object) -> StreamPlan:
-    return StreamPlan(SourceSettings(name, parse_uri(str(uri)), **kw), models)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def pipelines() -> Iterator[list[Pipeline]]:
-    made: list[Pipeline] = []
-    yield made
-    for p in made:
-        assert p.stop(drain=False, timeout=10)
 
 
 def run(made: list[Pipeline], streams: list[StreamPlan], runners: list[ModelRunner], sinks: list[Sink]) -> Pipeline:

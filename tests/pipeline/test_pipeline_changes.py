@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,24 +15,12 @@ from edge.messages import ResultMessage, ResultSource, Sink
 from edge.pipeline import ModelRunner, Pipeline, StreamPlan
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
-from edge.sources import Frame, SourceSettings, parse_uri
+from edge.sources import Frame
 from edge.tasks.params import InferenceParams
 from tests.helpers import FIXTURE_MODELS
-from tests.pipeline.helpers import MemorySink, runner
+from tests.pipeline.helpers import MemorySink, plan, runner
 
 SEGMENT = FIXTURE_MODELS / "shapes-segment.onnx"
-
-
-def plan(name: str, uri: str | Path, models: tuple[str, ...], **kw: object) -> StreamPlan:
-    return StreamPlan(SourceSettings(name, parse_uri(str(uri)), **kw), models)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def pipelines() -> Iterator[list[Pipeline]]:
-    made: list[Pipeline] = []
-    yield made
-    for p in made:
-        assert p.stop(drain=False, timeout=10)
 
 
 def run(
