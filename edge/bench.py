@@ -1,12 +1,22 @@
 """``edge bench``: end-to-end pipeline throughput against the raw backend, on one machine, in one run.
 
-For each model and stream count a fresh child process (so its peak memory, ``ru_maxrss``, is
-its own) loads the model once and then alternates, ``--repeat`` times:
+For each model and stream count a fresh child process loads the model and then alternates,
+``--repeat`` times:
 
-* ``raw``: the backend alone, ``infer`` on one preprocessed frame in a loop (batch 1);
+* ``raw``: the backend alone as a user runs it, ``infer`` on one preprocessed frame in a loop
+  (batch 1, ONNX Runtime's defaults: every core, or ``--threads``);
+* ``raw, N at once``: where the daemon's thread budget gives the model several instances
+  (edge/backends/threads.py), N threads calling the daemon-configured backend at once: the
+  most the backend gives with the pipeline's own settings;
+* ``plain loop`` (one stream): decode, preprocess, infer, results and v1 JSON, one after the
+  other on one thread, with the raw backend;
 * ``pipeline``: N file streams of the same clip (``realtime: false``: as fast as the slowest
-  stage) through the real pipeline: decode, preprocess, infer, decode results, v1 JSON and a
-  sink that counts, so every per-result cost except the network is in the number.
+  stage) through the real pipeline, the model opened as the daemon opens it: decode,
+  preprocess, infer, decode results, v1 JSON and a sink that counts, so every per-result cost
+  except the network is in the number.
+
+The pipeline's peak memory (``ru_maxrss``) comes from one more child that runs only the
+pipeline, once, so the raw side's second session does not count.
 
 Alternating matters on a shared machine, whose speed drifts by a factor of two within
 seconds: each pipeline run is compared with the raw run just before it, and the ratio
@@ -17,6 +27,7 @@ the last.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -52,6 +63,8 @@ class Measurement:
     runs: tuple[float, ...] = ()  # frames/s of every repeat
     ratio: float | None = None  # pipeline: median over repeats of (pipeline / raw frames/s)
     raw_fps: float | None = None  # pipeline: median raw frames/s of its own pairs
+    instances: int = 1  # inferences in flight (raw in flight, pipeline)
+    ratio_inflight: float | None = None  # pipeline: the ratio against raw in flight, when measured
 
 
 class _CountingSink(Sink):
@@ -99,18 +112,31 @@ def larger_input(model: Path, size: int, out_dir: Path) -> Path:
     return out
 
 
-def _open(model_path: Path, backend: str, threads: int | None) -> Any:
-    from edge.model import Model
-
-    options = {"threads": threads} if threads and backend == "onnxruntime" else {}
-    return Model.open(model_path, backend=backend, **options)
-
-
 @dataclass(frozen=True)
-class _Options:
+class BenchOptions:
     backend: str = "onnxruntime"
     threads: int | None = None
     pipelined: bool = True
+    instances: int | None = None
+
+
+def _open(model_path: Path, opts: BenchOptions, raw: bool = True) -> tuple[Any, Any, int]:
+    """The model twice: as a user runs the backend alone (ONNX Runtime's defaults: every core,
+    one inference at a time, or ``--threads``) and as the daemon opens a lone model (its thread
+    budget), with the daemon's instances. One model when the two settings agree."""
+    from edge.backends.threads import ThreadSetting, plan_threads, usable_cores
+    from edge.model import Model
+
+    if opts.backend != "onnxruntime":
+        model = Model.open(model_path, backend=opts.backend)
+        return model, model, 1
+    t = plan_threads([opts.threads], instances=[opts.instances])[0]
+    if not opts.pipelined:
+        t = ThreadSetting(t.intra_op * t.instances, t.spinning)
+    piped = Model.open(model_path, backend=opts.backend, threads=t.intra_op, spinning=t.spinning)
+    if not raw or (t.intra_op, t.spinning) == (opts.threads or usable_cores(), True):
+        return piped, piped, t.instances
+    return Model.open(model_path, backend=opts.backend, threads=opts.threads), piped, t.instances
 
 
 def _first_frame(clip: Path) -> Any:
@@ -125,10 +151,24 @@ def _first_frame(clip: Path) -> Any:
     return np.asarray(image, dtype=np.uint8)
 
 
-def _raw_fps(model: Any, batch: Any, frames: int) -> float:
+def _raw_fps(model: Any, batch: Any, frames: int, in_flight: int = 1) -> float:
+    """``frames`` inferences of one batch, ``in_flight`` threads calling the backend at once."""
+    left = iter(range(frames))
+    lock = threading.Lock()
+
+    def loop() -> None:
+        while True:
+            with lock:
+                if next(left, None) is None:
+                    return
+            model.backend.infer(batch)
+
+    threads = [threading.Thread(target=loop) for _ in range(in_flight)]
     t0 = time.perf_counter()
-    for _ in range(frames):
-        model.backend.infer(batch)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     return frames / (time.perf_counter() - t0)
 
 
@@ -141,12 +181,12 @@ class _PipelineRun:
     stages_ms: dict[str, float]
 
 
-def _pipeline_run(model: Any, clip: Path, streams: int, pipelined: bool) -> _PipelineRun:
+def _pipeline_run(model: Any, clip: Path, streams: int, pipelined: bool, instances: int = 1) -> _PipelineRun:
     from edge.pipeline import ModelRunner, Pipeline, StreamHealth, StreamPlan
     from edge.sources import SourceSettings, parse_uri
 
     sink = _CountingSink()
-    runner = ModelRunner("model", model, max_batch=max(1, streams), pipelined=pipelined)
+    runner = ModelRunner("model", model, max_batch=max(1, streams), pipelined=pipelined, instances=instances)
     plans = [
         StreamPlan(SourceSettings(f"s{i}", parse_uri(str(clip)), realtime=False), ("model",)) for i in range(streams)
     ]
@@ -202,7 +242,7 @@ def _plain_loop_fps(model: Any, clip: Path) -> float:
 
 
 def measure_pair(
-    model_path: Path, clip: Path, streams: int, frames: int, repeat: int, opts: _Options
+    model_path: Path, clip: Path, streams: int, frames: int, repeat: int, opts: BenchOptions
 ) -> list[Measurement]:
     """Raw backend and pipeline (and, for one stream, a plain loop), alternately, ``repeat``
     times in one process.
@@ -217,25 +257,47 @@ def measure_pair(
 
     limit_blas_threads(1)  # as the pipeline does, for the plain loop and the raw backend too
     limit_malloc_arenas()
-    with _open(model_path, opts.backend, opts.threads) as model:
+    raw, model, instances = _open(model_path, opts)
+    try:
         batch, _ = preprocess([_first_frame(clip)], model.spec.preprocess)
-        for _ in range(_WARMUP):
-            model.backend.infer(batch)
+        for m in {id(raw): raw, id(model): model}.values():
+            for _ in range(_WARMUP):
+                m.backend.infer(batch)
         raws: list[float] = []
+        flights: list[float] = []
         loops: list[float] = []
         runs: list[_PipelineRun] = []
         raw_peak = loop_peak = 0.0
         for _ in range(repeat):
-            raws.append(_raw_fps(model, batch, frames))
+            raws.append(_raw_fps(raw, batch, frames))
+            if instances > 1:
+                flights.append(_raw_fps(model, batch, frames, instances))
             raw_peak = raw_peak or _peak_rss_mb()  # before any pipeline ran
-            if streams == 1:
-                loops.append(_plain_loop_fps(model, clip))
+            if streams == 1:  # the simplest loop, as a user writes it: the backend run alone
+                loops.append(_plain_loop_fps(raw, clip))
                 loop_peak = loop_peak or _peak_rss_mb()
-            runs.append(_pipeline_run(model, clip, streams, opts.pipelined))
-        stages = stage_profile(model, clip, min(frames, 60)) if loops else {}
+            runs.append(_pipeline_run(model, clip, streams, opts.pipelined, instances))
+        stages = stage_profile(raw, clip, min(frames, 60)) if loops else {}
+    finally:
+        raw.close()
+        if model is not raw:
+            model.close()
     raw_fps = statistics.median(raws)
     name = model_path.name
     out = [Measurement("raw", name, 1, frames, raw_fps, peak_rss_mb=raw_peak, runs=tuple(raws))]
+    if flights:
+        out.append(
+            Measurement(
+                "raw_inflight",
+                name,
+                1,
+                frames,
+                statistics.median(flights),
+                runs=tuple(flights),
+                ratio=statistics.median(f / r for f, r in zip(flights, raws)),
+                instances=instances,
+            )
+        )
     if loops:
         ratio = statistics.median(f / r for f, r in zip(loops, raws))
         out.append(
@@ -266,34 +328,62 @@ def measure_pair(
             runs=tuple(r.fps for r in runs),
             ratio=statistics.median(r.fps / f for r, f in zip(runs, raws)),
             raw_fps=raw_fps,
+            instances=instances,
+            ratio_inflight=statistics.median(r.fps / f for r, f in zip(runs, flights)) if flights else None,
         )
     )
     return out
 
 
+def pipeline_peak(model_path: Path, clip: Path, streams: int, opts: BenchOptions) -> float:
+    """Peak memory (MB) of a process that runs only the pipeline, once: the raw side of
+    :func:`measure_pair` opens the model a second time, whose arena would count too."""
+    from edge.pipeline.allocator import limit_malloc_arenas
+    from edge.pipeline.blas import limit_blas_threads
+
+    limit_blas_threads(1)
+    limit_malloc_arenas()
+    _, model, instances = _open(model_path, opts, raw=False)
+    with model:
+        _pipeline_run(model, clip, streams, opts.pipelined, instances)
+    return _peak_rss_mb()
+
+
 def _child(args: argparse.Namespace) -> int:
-    opts = _Options(args.backend, args.threads, not args.sequential)
+    opts = BenchOptions(args.backend, args.threads, not args.sequential, args.instances)
+    if args.peak:
+        print(json.dumps(pipeline_peak(Path(args.model[0]), Path(args.clip), args.streams_n, opts)))
+        return 0
     out = measure_pair(Path(args.model[0]), Path(args.clip), args.streams_n, args.frames, args.repeat, opts)
     print(json.dumps([asdict(m) for m in out]))
     return 0
 
 
-def _run_child(model: Path, clip: Path, streams: int, frames: int, repeat: int, opts: _Options) -> list[Measurement]:
+def _child_output(cmd: list[str], model: Path, streams: int) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EdgeError(f"bench of {model.name} with {streams} streams failed: {tail}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def _run_child(
+    model: Path, clip: Path, streams: int, frames: int, repeat: int, opts: BenchOptions
+) -> list[Measurement]:
     cmd = [sys.executable, "-m", "edge.bench", "--child", "--model", str(model), "--clip", str(clip)]
     cmd += ["--streams-n", str(streams), "--frames", str(frames), "--repeat", str(repeat), "--backend", opts.backend]
     if opts.threads:
         cmd += ["--threads", str(opts.threads)]
     if not opts.pipelined:
         cmd.append("--sequential")
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise EdgeError(f"bench of {model.name} with {streams} streams failed: {tail}")
+    if opts.instances:
+        cmd += ["--instances", str(opts.instances)]
     out = []
-    for data in json.loads(proc.stdout.strip().splitlines()[-1]):
+    for data in json.loads(_child_output(cmd, model, streams)):
         data["runs"] = tuple(data.get("runs", ()))
         out.append(Measurement(**data))
-    return out
+    peak = float(json.loads(_child_output([*cmd, "--peak"], model, streams)))
+    return [dataclasses.replace(m, peak_rss_mb=peak) if m.kind == "pipeline" else m for m in out]
 
 
 def run_bench(
@@ -302,37 +392,51 @@ def run_bench(
     streams: Sequence[int],
     frames: int,
     repeat: int = 3,
-    opts: _Options | None = None,
+    opts: BenchOptions | None = None,
 ) -> list[Measurement]:
     """Per model: the raw backend (from the first stream count's process) and each stream count."""
-    opts = opts or _Options()
+    opts = opts or BenchOptions()
     out: list[Measurement] = []
     for model in models:
         for i, n in enumerate(streams):
             measured = _run_child(model, clip, n, frames, repeat, opts)
-            out.extend(measured if i == 0 else [m for m in measured if m.kind != "raw"])
+            out.extend(measured if i == 0 else [m for m in measured if m.kind == "pipeline"])
     return out
+
+
+def _run_label(m: Measurement) -> str:
+    if m.kind == "raw_inflight":
+        return f"raw, {m.instances} at once"
+    if m.kind in ("raw", "loop"):
+        return {"raw": "raw backend", "loop": "plain loop"}[m.kind]
+    return f"{m.streams} stream{'s' if m.streams > 1 else ''}"
 
 
 def format_report(results: Sequence[Measurement], machine: str) -> str:
     lines = [f"edge bench on {machine}", ""]
+    flight = any(m.ratio_inflight is not None for m in results)
     header = (
-        f"{'model':<24} {'run':<12} {'frames':>6} {'fps':>8} {'x raw':>6} {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8}"
-        f" {'raw fps':>8}"
+        f"{'model':<24} {'run':<15} {'frames':>6} {'fps':>8} {'x raw':>6}{' x at once' if flight else ''}"
+        f" {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8} {'raw fps':>8}"
     )
     lines += [header, "-" * len(header)]
     for m in results:
-        run = {"raw": "raw backend", "loop": "plain loop"}.get(
-            m.kind, f"{m.streams} stream{'s' if m.streams > 1 else ''}"
-        )
         ratio = f"{m.ratio:.2f}" if m.ratio is not None else ""
+        at_once = f" {m.ratio_inflight:>9.2f}" if m.ratio_inflight is not None else " " * 10 if flight else ""
         p50 = f"{m.latency_p50 * 1000:.1f}" if m.kind == "pipeline" else ""
         p95 = f"{m.latency_p95 * 1000:.1f}" if m.kind == "pipeline" else ""
         paired = f"{m.raw_fps:.1f}" if m.raw_fps else ""
+        peak = f"{m.peak_rss_mb:.0f}" if m.peak_rss_mb else ""
         lines.append(
-            f"{m.model:<24} {run:<12} {m.frames:>6} {m.fps:>8.1f} {ratio:>6} {p50:>7} {p95:>7} {m.peak_rss_mb:>8.0f}"
-            f" {paired:>8}"
+            f"{m.model:<24} {_run_label(m):<15} {m.frames:>6} {m.fps:>8.1f} {ratio:>6}{at_once} {p50:>7} {p95:>7}"
+            f" {peak:>8} {paired:>8}"
         )
+    if flight:
+        lines += [
+            "",
+            "x raw: against the raw backend one inference at a time; x at once: against it with as many"
+            " inferences at once as the pipeline runs (its instances, edge/backends/threads.py)",
+        ]
     if any(len(m.runs) > 1 for m in results):
         lines += ["", "frames/s of each repeat (medians above; x raw is the median of the per-repeat ratios):"]
         lines += [f"  {m.model} {m.kind} x{m.streams}: {', '.join(f'{r:.1f}' for r in m.runs)}" for m in results]
@@ -388,7 +492,7 @@ def bench_main(args: argparse.Namespace) -> int:
         cache = Path(args.cache or Path(tempfile.gettempdir()) / "edge-bench")
         clip = cached_clip(cache, ClipSpec(ClipKind.SHAPES, width, height, 30.0, args.frames, seed=11))
     streams = [int(s) for s in (args.streams or ("1" if args.crowd else "1,4")).split(",")]
-    opts = _Options(args.backend, args.threads, not args.sequential)
+    opts = BenchOptions(args.backend, args.threads, not args.sequential, args.instances)
     with tempfile.TemporaryDirectory(prefix="edge-bench-models-") as work:  # --imgsz copies, removed after
         if args.imgsz:
             models = [larger_input(m, args.imgsz, Path(work)) for m in models]
@@ -410,7 +514,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="onnxruntime", help="backend (default onnxruntime)")
     p.add_argument("--json", help="also write the measurements to this JSON file")
     p.add_argument("--imgsz", type=int, help="run the models at this square input size (same weights, more compute)")
-    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: one per core)")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: the daemon's thread budget)")
+    p.add_argument("--instances", type=int, help="inferences in flight (default: the daemon's thread budget)")
     p.add_argument("--repeat", type=int, default=5, help="raw/pipeline pairs per run; medians reported (default 5)")
     p.add_argument("--sequential", action="store_true", help="run each model's stages on one thread (pipelined: false)")
     add_case_arguments(p)
@@ -421,5 +526,6 @@ if __name__ == "__main__":
     add_arguments(ap)
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--streams-n", type=int, default=1)
+    ap.add_argument("--peak", action="store_true")
     ns = ap.parse_args()
     sys.exit(_child(ns) if ns.child else bench_main(ns))

@@ -44,6 +44,7 @@ _MODEL_KEYS = (
     "keypoint_confidence",
     "max_batch",
     "threads",
+    "instances",
     "pipelined",
     "tensorrt",
     "hosted",
@@ -89,10 +90,16 @@ class ModelConfig:
     hosted: HostedConfig | None = None  # the hosted-API fallback, if any
     model_id: str | None = None  # a Roboflow model ("project/3"): path is its package in the cache, pulled at start
     roboflow: RoboflowConfig | None = None  # the API and cache a model_id is pulled with
+    instances: int | None = None  # ONNX Runtime inferences in flight at once; None: the thread budget's choice
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigError(f"models.{self.name}.backend: use one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.instances is not None and self.instances > 1 and not self.pipelined:
+            raise ConfigError(
+                f"models.{self.name}.instances: {self.instances} instances need pipelined: true"
+                " (one sequential thread runs one inference at a time)"
+            )
 
 
 @dataclass(frozen=True)
@@ -238,11 +245,14 @@ def _model(name: str, data: object, base: Path, roboflow: RoboflowConfig) -> Mod
     if backend not in BACKENDS:
         raise ConfigError(f"{where}.backend: use one of {', '.join(BACKENDS)}, got {backend!r}")
     threads = None if d.get("threads") is None else get_int(d, "threads", where, 0, 1, 256)
+    instances = None if d.get("instances") is None else get_int(d, "instances", where, 1, 1, 64)
     max_batch = get_int(d, "max_batch", where, 8, 1, 64)
     pipelined = get_bool(d, "pipelined", where, True)
     hosted = hosted_config(d.get("hosted"), f"{where}.hosted", model_id, roboflow)
     tensorrt = _tensorrt(d, backend, where, base)
-    return ModelConfig(name, path, backend, params, max_batch, threads, pipelined, tensorrt, hosted, model_id, roboflow)
+    return ModelConfig(
+        name, path, backend, params, max_batch, threads, pipelined, tensorrt, hosted, model_id, roboflow, instances
+    )
 
 
 def _tensorrt(d: Mapping[str, Any], backend: str, where: str, base: Path) -> BuildOptions:

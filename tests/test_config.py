@@ -25,7 +25,7 @@ GOOD = """\
         path: DETECT
         confidence: 50
         max_batch: 4
-      det2: {path: DETECT, backend: auto, overlap: 0.5, threads: 1, pipelined: false}
+      det2: {path: DETECT, backend: auto, overlap: 0.5, threads: 1, pipelined: false, instances: 1}
     streams:
       door:
         uri: rtsp://user:pw@cam.local/stream
@@ -51,6 +51,7 @@ def test_a_full_config_parses_into_typed_values(tmp_path: Path) -> None:
     assert cfg.models["det"].params.confidence == 0.5
     assert (cfg.models["det"].max_batch, cfg.models["det2"].backend) == (4, "auto")
     assert (cfg.models["det"].threads, cfg.models["det2"].threads) == (None, 1)
+    assert (cfg.models["det"].instances, cfg.models["det2"].instances) == (None, 1)
     assert (cfg.models["det"].pipelined, cfg.models["det2"].pipelined, cfg.models["det2"].params.overlap) == (
         True,
         False,
@@ -206,3 +207,16 @@ def test_decode_threads_per_stream() -> None:
     assert parse_config(text % 0).streams[0].source.capture.decode_threads == 0
     with pytest.raises(ConfigErrors, match=r"streams\.s\.decode_threads"):
         parse_config(text % -1)
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ("instances: 0", r"models\.a\.instances: must be between 1 and 64, got 0"),
+        ("instances: two", r"models\.a\.instances: must be a whole number"),
+        ("instances: 2, pipelined: false", r"models\.a\.instances: 2 instances need pipelined: true"),
+    ],
+)
+def test_bad_instances_say_what_to_fix(entry: str, says: str) -> None:
+    with pytest.raises(ConfigErrors, match=says):
+        parse_config(f"models: {{a: {{path: {DETECT}, {entry}}}}}\nstreams: {{s: {{uri: clip.mp4, models: [a]}}}}\n")

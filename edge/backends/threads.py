@@ -10,6 +10,15 @@ The policy: models that set ``threads:`` keep it; the cores left over are split 
 the others, at least one thread each. When more than one model shares the CPU, spin-waiting
 is turned off: a spinning worker holds a core that another model's pool needs. A model alone
 keeps spinning on, which is faster for a single model (about 9% at 640x640 on 2 cores).
+
+A model's share of two or three cores is better spent as that many *instances*, inferences in
+flight at once on one session, each on one thread, than as one inference spread over the
+cores: a yolov8n-size model at 640x640 on 2 cores ran 1.17-1.2x the frames/s that way
+(``python tools/bench_instances.py``), because ONNX Runtime's intra-op split of one small
+inference leaves cores idle at every operator's barrier. The price is latency: a lone frame
+takes one core's time (about 1.7x). Larger shares keep one instance with every thread (not
+measured on more cores than 2, so the old behaviour is kept there). ``threads:`` or
+``instances:`` in the config override the choice.
 """
 
 from __future__ import annotations
@@ -27,10 +36,13 @@ class ThreadSetting:
 
     intra_op: int
     spinning: bool = True
+    instances: int = 1  # inferences in flight at once on the session
 
     def __post_init__(self) -> None:
         if self.intra_op < 1:
             raise EdgeError(f"threads must be at least 1, got {self.intra_op}")
+        if self.instances < 1:
+            raise EdgeError(f"instances must be at least 1, got {self.instances}")
 
 
 def usable_cores() -> int:
@@ -41,15 +53,36 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def plan_threads(requested: Sequence[int | None], cores: int | None = None) -> list[ThreadSetting]:
-    """One setting per CPU model, in order. ``requested[i]`` is model i's ``threads:`` (None: unset).
+# Shares of cores spent as one single-threaded instance per core (see the module's docstring).
+INSTANCE_SHARES = range(2, 4)
+
+
+def plan_threads(
+    requested: Sequence[int | None], cores: int | None = None, instances: Sequence[int | None] | None = None
+) -> list[ThreadSetting]:
+    """One setting per CPU model, in order. ``requested[i]`` is model i's ``threads:`` and
+    ``instances[i]`` its ``instances:`` (None: unset).
 
     Explicit counts are kept as given (an override, even if they oversubscribe); the cores they
-    leave are divided among the unset ones, at least one thread each.
+    leave are divided among the unset ones, at least one thread each. Several instances share
+    one session's intra-op pool, so an unset ``threads:`` is 1 for each of them.
     """
     cores = usable_cores() if cores is None else max(1, cores)
+    wanted = list(instances) if instances is not None else [None] * len(requested)
+    if len(wanted) != len(requested):
+        raise EdgeError("plan_threads: one instances entry per model")
     shared = len(requested) > 1
     unset = sum(1 for r in requested if r is None)
     # Rounded down: a spare core goes to decoding and postprocessing, which need one too.
     each = max(1, (cores - sum(r for r in requested if r is not None)) // max(1, unset))
-    return [ThreadSetting(each if r is None else r, spinning=not shared) for r in requested]
+    return [_setting(r, k, each, not shared) for r, k in zip(requested, wanted)]
+
+
+def _setting(threads: int | None, instances: int | None, share: int, spinning: bool) -> ThreadSetting:
+    if instances is not None:
+        return ThreadSetting(threads or (1 if instances > 1 else share), spinning, instances)
+    if threads is not None:
+        return ThreadSetting(threads, spinning)
+    if share in INSTANCE_SHARES:
+        return ThreadSetting(1, spinning, share)
+    return ThreadSetting(share, spinning)

@@ -201,9 +201,9 @@ class ModelLoader:
                 status = self._engines().manager.request(spec, m.tensorrt, m.name)
                 return self._from_status(m, spec, status)
             # Only ONNX Runtime takes a thread count: its share of the cores (edge.backends.threads).
-            t = self._threads.get(m.name)
-            options = {"threads": t.intra_op, "spinning": t.spinning} if t and backend == "onnxruntime" else {}
-            return self._ready(m, Model.open(m.path, backend=backend, **options))
+            t = self._threads.get(m.name) if backend == "onnxruntime" else None
+            options = {"threads": t.intra_op, "spinning": t.spinning} if t else {}
+            return self._ready(m, Model.open(m.path, backend=backend, **options), t.instances if t else 1)
         except EdgeError as exc:
             return Failed(m.name, str(exc))
 
@@ -226,12 +226,20 @@ class ModelLoader:
             return Waiting(m.name, state)
         return self._failed(m.name, _without_name(status))
 
-    def _ready(self, m: ModelConfig, model: Model) -> Ready:
+    def _ready(self, m: ModelConfig, model: Model, instances: int = 1) -> Ready:
         self._opened.append(model)
         self._by_name.setdefault(m.name, []).append(model)
-        log.info("model %s: %s %s on %s", m.name, model.spec.task.value, m.path.name, model.backend.name)
+        if (m.instances or 1) > instances:  # one TensorRT execution context per model
+            log.warning(
+                "model %s: instances: %d applies to ONNX Runtime only; %s runs one",
+                m.name,
+                m.instances,
+                model.backend.name,
+            )
+        threads = f", {instances} instances" if instances > 1 else ""
+        log.info("model %s: %s %s on %s%s", m.name, model.spec.task.value, m.path.name, model.backend.name, threads)
         self._forget(m.name)
-        return Ready(ModelRunner(m.name, model, m.params, m.max_batch, m.pipelined))
+        return Ready(ModelRunner(m.name, model, m.params, m.max_batch, m.pipelined, instances))
 
     def _failed(self, name: str, reason: str) -> Failed:
         self._forget(name)
@@ -251,7 +259,10 @@ def _cpu_threads(models: Sequence[ModelConfig]) -> dict[str, ThreadSetting]:
                 cpu.append(m)
         except EdgeError:
             continue
-    return dict(zip((m.name for m in cpu), plan_threads([m.threads for m in cpu])))
+    plan = plan_threads([m.threads for m in cpu], instances=[m.instances for m in cpu])
+    # A sequential model runs one inference at a time: it keeps the threads, not the instances.
+    plan = [t if m.pipelined else ThreadSetting(t.intra_op * t.instances, t.spinning) for m, t in zip(cpu, plan)]
+    return dict(zip((m.name for m in cpu), plan))
 
 
 def _without_name(status: EngineStatus) -> str:

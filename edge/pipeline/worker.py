@@ -5,6 +5,11 @@ and preprocesses them, one runs the backend, one decodes and publishes. Hand-off
 one-deep queues, so at most one batch waits between stages and a live frame is never more
 than about one inference old when it is inferred. With ``pipelined=False`` one thread runs the
 stages one after the other (for backends that already use every core for each inference).
+
+With ``instances`` above one, that many threads run the backend at once (ONNX Runtime's
+``run`` is thread-safe; see edge/backends/threads.py for why that pays on a small CPU). Batches
+are numbered as they are taken and published in that order, so a stream's results never
+overtake each other whichever inference finishes first.
 """
 
 from __future__ import annotations
@@ -46,12 +51,17 @@ class ModelRunner:
     params: InferenceParams = field(default_factory=InferenceParams)
     max_batch: int = 8
     pipelined: bool = True  # stages on three threads; False: one thread, one stage after the other
+    instances: int = 1  # batches inferred at once (pipelined only)
 
     def __post_init__(self) -> None:
         if not self.name:
             raise EdgeError("a model needs a name")
         if self.max_batch < 1:
             raise EdgeError(f"model {self.name}: max_batch must be >= 1, got {self.max_batch}")
+        if self.instances < 1 or (self.instances > 1 and not self.pipelined):
+            raise EdgeError(
+                f"model {self.name}: instances must be 1, or more with pipelined stages; got {self.instances}"
+            )
 
     @property
     def batch_size(self) -> int:
@@ -64,6 +74,8 @@ class _Job:
 
     frames: list[Frame]
     taken: float
+    number: int = 0  # order taken: the post stage publishes in this order
+    failed: bool = False  # inference raised; the post stage reports it in its turn
     geometries: list[Geometry] = field(default_factory=list)
     tensor: npt.NDArray[np.float32] | None = None
     prepped: float = 0.0
@@ -128,8 +140,13 @@ class ModelWorker:
         # TensorRT preprocesses on the GPU inside infer_images; CPU backends keep the base
         # version, and the worker preprocesses on its own thread, overlapped with inference.
         self._device_preprocess = type(runner.model.backend).infer_images is not Backend.infer_images
+        self._numbers = itertools.count()
+        # Batches between the prep and post stages: what the one-deep queues hold with one
+        # instance; with more it bounds those finished early and held back for their turn.
+        self._window = threading.BoundedSemaphore(2 * runner.instances + 2)
+        infer = [(f"infer{i or ''}", self._infer_loop) for i in range(runner.instances)]
         loops = (
-            [("prep", self._prep_loop), ("infer", self._infer_loop), ("post", self._post_loop)]
+            [("prep", self._prep_loop), *infer, ("post", self._post_loop)]
             if runner.pipelined
             else [("worker", self._sequential_loop)]
         )
@@ -249,6 +266,7 @@ class ModelWorker:
         except Exception as exc:
             self._finished_inference(None)
             self._error(job, "inference", exc)
+            job.failed = True
             return False
         self._finished_inference(time.perf_counter() - job.infer_start)
         job.tensor = None  # the batch's memory goes now, not when the job is done
@@ -294,18 +312,34 @@ class ModelWorker:
         while frames := self._take():
             job = self._prepare(frames)
             if job is not None:
+                job.number = next(self._numbers)  # only batches that reach inference are numbered
+                self._window.acquire()
                 self._to_infer.put(job)
-        self._to_infer.put(_DONE)
+        for _ in range(self.runner.instances):
+            self._to_infer.put(_DONE)
 
     def _infer_loop(self) -> None:
         while (job := self._to_infer.get()) is not None:
-            if self._infer(job):
-                self._to_post.put(job)
+            self._infer(job)
+            self._to_post.put(job)  # a failed one too: the post stage must not wait for its number
         self._to_post.put(_DONE)
 
     def _post_loop(self) -> None:
-        while (job := self._to_post.get()) is not None:
-            self._post(job)
+        """Publishes batches in the order they were taken; with one instance they arrive in it."""
+        waiting: dict[int, _Job] = {}
+        running, want = self.runner.instances, 0
+        while running:
+            job = self._to_post.get()
+            if job is None:
+                running -= 1
+                continue
+            waiting[job.number] = job
+            while want in waiting:
+                ready = waiting.pop(want)
+                if not ready.failed:
+                    self._post(ready)
+                self._window.release()
+                want += 1
 
     def _emit(self, job: _Job, results: list[Result], post_start: float) -> None:
         n = len(job.frames)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import threading
 import time
 from collections.abc import Sequence
@@ -54,21 +55,40 @@ class BrokenSink(Sink):
 
 
 class SpyBackend(Backend):
-    """Runs the real backend; records batch sizes, sleeps ``delay`` and fails on chosen calls."""
+    """Runs the real backend; records batch sizes, sleeps ``delay`` (plus up to ``jitter``,
+    seeded per call, or ``first_delay`` on the first call) and fails on chosen calls. Counts
+    the calls running at once, for models run with several instances."""
 
-    def __init__(self, inner: Backend, delay: float = 0.0, fail_every: int = 0) -> None:
+    def __init__(
+        self, inner: Backend, delay: float = 0.0, fail_every: int = 0, jitter: float = 0.0, first_delay: float = 0.0
+    ) -> None:
         self.inner = inner
         self.inputs, self.outputs, self.name = inner.inputs, inner.outputs, f"spy({inner.name})"
-        self.delay, self.fail_every = delay, fail_every
+        self.delay, self.fail_every, self.jitter, self.first_delay = delay, fail_every, jitter, first_delay
         self.batches: list[int] = []
+        self.active = self.peak_active = 0
+        self.started_during_first = 0  # calls begun while the first one ran
+        self._first_running = False
+        self._lock = threading.Lock()
 
     def infer(self, batch: npt.NDArray[np.float32]) -> list[npt.NDArray[np.generic]]:
-        self.batches.append(len(batch))
-        if self.fail_every and len(self.batches) % self.fail_every == 0:
-            raise RuntimeError("device lost")
-        if self.delay:
-            time.sleep(self.delay)
-        return self.inner.infer(batch)
+        with self._lock:
+            self.batches.append(len(batch))
+            call = len(self.batches)
+            self.active += 1
+            self.peak_active = max(self.peak_active, self.active)
+            self.started_during_first += self._first_running
+            self._first_running = self._first_running or call == 1
+        try:
+            if self.fail_every and call % self.fail_every == 0:
+                raise RuntimeError("device lost")
+            pause = self.delay + random.Random(call).uniform(0, self.jitter)
+            time.sleep(self.first_delay if call == 1 and self.first_delay else pause)
+            return self.inner.infer(batch)
+        finally:
+            with self._lock:
+                self.active -= 1
+                self._first_running = self._first_running and call != 1
 
 
 def runner(
@@ -79,11 +99,15 @@ def runner(
     fixed_batch: int | None = None,
     max_batch: int = 8,
     pipelined: bool = True,
+    instances: int = 1,
+    jitter: float = 0.0,
+    first_delay: float = 0.0,
 ) -> tuple[ModelRunner, SpyBackend]:
     model = Model.open(path)
-    spy = SpyBackend(model.backend, delay, fail_every)
+    spy = SpyBackend(model.backend, delay, fail_every, jitter, first_delay)
     spec = model.spec if fixed_batch is None else dataclasses.replace(model.spec, batch=fixed_batch)
-    return ModelRunner(name, Model(spec, spy), max_batch=max_batch, pipelined=pipelined), spy
+    runner = ModelRunner(name, Model(spec, spy), max_batch=max_batch, pipelined=pipelined, instances=instances)
+    return runner, spy
 
 
 class DevicePreprocessBackend(SpyBackend):
