@@ -9,19 +9,22 @@ overlap), which sends a frame to the API a little early rather than late.
 
 from __future__ import annotations
 
+import math
 import threading
 
 
-def predicted_latency(queued_ahead: int, in_flight: int, seconds_per_frame: float) -> float:
+def predicted_latency(queued_ahead: int, in_flight: int, seconds_per_frame: float, instances: int = 1) -> float:
     """Seconds until a frame queued now has its local result.
 
     ``queued_ahead``: frames waiting for the model before it (other streams' frames);
     ``in_flight``: frames the model has taken and not yet published; ``seconds_per_frame``:
-    the model's recent time per frame (0 while unknown: no prediction, so no trigger).
+    the model's recent time per frame (0 while unknown: no prediction, so no trigger);
+    ``instances``: how many frames the model works on at once (rounded up: errs high).
     """
     if seconds_per_frame <= 0:
         return 0.0
-    return (max(0, queued_ahead) + max(0, in_flight) + 1) * seconds_per_frame
+    rounds = math.ceil((max(0, queued_ahead) + max(0, in_flight)) / max(1, instances))
+    return (rounds + 1) * seconds_per_frame
 
 
 class RecentTime:

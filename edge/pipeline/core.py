@@ -212,7 +212,7 @@ class Pipeline(PipelineChanges):
         # The stream's own queued frame is the one this frame replaces, so not ahead of it.
         ahead = inbox.total() - inbox.depth(frame.stream)
         budget = self._fallbacks[model].config.max_latency or 0.0
-        return predicted_latency(ahead, worker.in_flight, timing.value) > budget
+        return predicted_latency(ahead, worker.in_flight, timing.value, worker.runner.instances) > budget
 
     def _overflow_hook(self, model: str) -> Callable[[Frame], bool]:
         def on_replace(frame: Frame) -> bool:

@@ -20,16 +20,18 @@ from tests.pipeline.helpers import DETECT, MemorySink, runner
 
 
 @pytest.mark.parametrize(
-    ("ahead", "in_flight", "per_frame", "expected"),
+    ("ahead", "in_flight", "per_frame", "instances", "expected"),
     [
-        (0, 0, 0.1, 0.1),  # an idle model: the frame's own inference
-        (2, 1, 0.1, 0.4),  # two queued ahead, one being inferred, then its own
-        (3, 0, 0.0, 0.0),  # no local result yet: no prediction, so no trigger
-        (-1, -1, 0.05, 0.05),  # counts read while they change are never below zero
+        (0, 0, 0.1, 1, 0.1),  # an idle model: the frame's own inference
+        (2, 1, 0.1, 1, 0.4),  # two queued ahead, one being inferred, then its own
+        (3, 0, 0.0, 1, 0.0),  # no local result yet: no prediction, so no trigger
+        (-1, -1, 0.05, 1, 0.05),  # counts read while they change are never below zero
+        (2, 2, 0.1, 2, 0.3),  # two instances work off the four ahead two at a time
+        (2, 1, 0.1, 2, 0.3),  # three ahead on two instances: two rounds, rounded up
     ],
 )
-def test_predicted_latency(ahead: int, in_flight: int, per_frame: float, expected: float) -> None:
-    assert predicted_latency(ahead, in_flight, per_frame) == pytest.approx(expected)
+def test_predicted_latency(ahead: int, in_flight: int, per_frame: float, instances: int, expected: float) -> None:
+    assert predicted_latency(ahead, in_flight, per_frame, instances) == pytest.approx(expected)
 
 
 def test_recent_time_follows_the_model() -> None:
