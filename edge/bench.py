@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -43,28 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from edge.bench_cases import add_case_arguments
+from edge.bench_report import Measurement, format_report, machine_description
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, Sink
 
 _WARMUP = 10
-
-
-@dataclass(frozen=True)
-class Measurement:
-    kind: str  # "raw" or "pipeline"
-    model: str
-    streams: int
-    frames: int
-    fps: float
-    latency_p50: float = 0.0
-    latency_p95: float = 0.0
-    peak_rss_mb: float = 0.0
-    stages_ms: dict[str, float] = field(default_factory=dict)
-    runs: tuple[float, ...] = ()  # frames/s of every repeat
-    ratio: float | None = None  # pipeline: median over repeats of (pipeline / raw frames/s)
-    raw_fps: float | None = None  # pipeline: median raw frames/s of its own pairs
-    instances: int = 1  # inferences in flight (raw in flight, pipeline)
-    ratio_inflight: float | None = None  # pipeline: the ratio against raw in flight, when measured
 
 
 class _CountingSink(Sink):
@@ -241,6 +223,47 @@ def _plain_loop_fps(model: Any, clip: Path) -> float:
     return n / (time.perf_counter() - t0)
 
 
+@dataclass
+class _Pairs:
+    """Every repeat's frames/s of each side, in the order they ran."""
+
+    raws: list[float] = field(default_factory=list)
+    flights: list[float] = field(default_factory=list)  # raw, ``instances`` at once
+    loops: list[float] = field(default_factory=list)
+    runs: list[_PipelineRun] = field(default_factory=list)
+    raw_peak: float = 0.0
+    loop_peak: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def _alternate(
+    raw: Any, model: Any, instances: int, clip: Path, streams: int, frames: int, repeat: int, pipelined: bool
+) -> _Pairs:
+    from edge.bench_stages import stage_profile
+    from edge.preprocess import preprocess
+
+    batch, _ = preprocess([_first_frame(clip)], model.spec.preprocess)
+    for m in {id(raw): raw, id(model): model}.values():
+        for _ in range(_WARMUP):
+            m.backend.infer(batch)
+    out = _Pairs()
+    for _ in range(repeat):
+        out.raws.append(_raw_fps(raw, batch, frames))
+        if instances > 1:
+            out.flights.append(_raw_fps(model, batch, frames, instances))
+        out.raw_peak = out.raw_peak or _peak_rss_mb()  # before any pipeline ran
+        if streams == 1:  # the simplest loop, as a user writes it: the backend run alone
+            out.loops.append(_plain_loop_fps(raw, clip))
+            out.loop_peak = out.loop_peak or _peak_rss_mb()
+        out.runs.append(_pipeline_run(model, clip, streams, pipelined, instances))
+    out.stages = stage_profile(raw, clip, min(frames, 60)) if out.loops else {}
+    return out
+
+
+def _ratio(sides: Sequence[float], raws: Sequence[float]) -> float:
+    return statistics.median(f / r for f, r in zip(sides, raws))
+
+
 def measure_pair(
     model_path: Path, clip: Path, streams: int, frames: int, repeat: int, opts: BenchOptions
 ) -> list[Measurement]:
@@ -250,86 +273,48 @@ def measure_pair(
     A slow spell of a shared machine then slows both sides of a pair alike; the ratio reported
     is the median of the per-pair ratios, and each side's frames/s is its median run.
     """
-    from edge.bench_stages import stage_profile
     from edge.pipeline.allocator import limit_malloc_arenas
     from edge.pipeline.blas import limit_blas_threads
-    from edge.preprocess import preprocess
 
     limit_blas_threads(1)  # as the pipeline does, for the plain loop and the raw backend too
     limit_malloc_arenas()
     raw, model, instances = _open(model_path, opts)
     try:
-        batch, _ = preprocess([_first_frame(clip)], model.spec.preprocess)
-        for m in {id(raw): raw, id(model): model}.values():
-            for _ in range(_WARMUP):
-                m.backend.infer(batch)
-        raws: list[float] = []
-        flights: list[float] = []
-        loops: list[float] = []
-        runs: list[_PipelineRun] = []
-        raw_peak = loop_peak = 0.0
-        for _ in range(repeat):
-            raws.append(_raw_fps(raw, batch, frames))
-            if instances > 1:
-                flights.append(_raw_fps(model, batch, frames, instances))
-            raw_peak = raw_peak or _peak_rss_mb()  # before any pipeline ran
-            if streams == 1:  # the simplest loop, as a user writes it: the backend run alone
-                loops.append(_plain_loop_fps(raw, clip))
-                loop_peak = loop_peak or _peak_rss_mb()
-            runs.append(_pipeline_run(model, clip, streams, opts.pipelined, instances))
-        stages = stage_profile(raw, clip, min(frames, 60)) if loops else {}
+        got = _alternate(raw, model, instances, clip, streams, frames, repeat, opts.pipelined)
     finally:
         raw.close()
         if model is not raw:
             model.close()
-    raw_fps = statistics.median(raws)
-    name = model_path.name
-    out = [Measurement("raw", name, 1, frames, raw_fps, peak_rss_mb=raw_peak, runs=tuple(raws))]
-    if flights:
+    name, raws = model_path.name, got.raws
+    out = [Measurement("raw", name, 1, frames, statistics.median(raws), peak_rss_mb=got.raw_peak, runs=tuple(raws))]
+    if got.flights:
+        fps = statistics.median(got.flights)
+        flight_ratio = _ratio(got.flights, raws)
         out.append(
             Measurement(
-                "raw_inflight",
-                name,
-                1,
-                frames,
-                statistics.median(flights),
-                runs=tuple(flights),
-                ratio=statistics.median(f / r for f, r in zip(flights, raws)),
-                instances=instances,
+                "raw_inflight", name, 1, frames, fps, runs=tuple(got.flights), ratio=flight_ratio, instances=instances
             )
         )
-    if loops:
-        ratio = statistics.median(f / r for f, r in zip(loops, raws))
+    if got.loops:
+        loop = Measurement(
+            "loop", name, 1, got.runs[0].results, statistics.median(got.loops), peak_rss_mb=got.loop_peak
+        )
         out.append(
-            Measurement(
-                "loop",
-                name,
-                1,
-                runs[0].results,
-                statistics.median(loops),
-                peak_rss_mb=loop_peak,
-                stages_ms=stages,
-                runs=tuple(loops),
-                ratio=ratio,
-            )
+            dataclasses.replace(loop, stages_ms=got.stages, runs=tuple(got.loops), ratio=_ratio(got.loops, raws))
         )
-    mid = sorted(runs, key=lambda r: r.fps)[len(runs) // 2]
+    mid = sorted(got.runs, key=lambda r: r.fps)[len(got.runs) // 2]
+    fps_runs = [r.fps for r in got.runs]
+    pipeline = Measurement(
+        "pipeline", name, streams, mid.results, mid.fps, mid.p50, mid.p95, _peak_rss_mb(), mid.stages_ms
+    )
     out.append(
-        Measurement(
-            "pipeline",
-            name,
-            streams,
-            mid.results,
-            mid.fps,
-            latency_p50=mid.p50,
-            latency_p95=mid.p95,
-            peak_rss_mb=_peak_rss_mb(),
-            stages_ms=mid.stages_ms,
-            runs=tuple(r.fps for r in runs),
-            ratio=statistics.median(r.fps / f for r, f in zip(runs, raws)),
-            raw_fps=raw_fps,
+        dataclasses.replace(
+            pipeline,
+            runs=tuple(fps_runs),
+            ratio=_ratio(fps_runs, raws),
+            raw_fps=statistics.median(raws),
             instances=instances,
-            ratio_inflight=statistics.median(r.fps / f for r, f in zip(runs, flights)) if flights else None,
+            ratio_inflight=_ratio(fps_runs, got.flights) if got.flights else None,
         )
     )
     return out
@@ -402,67 +387,6 @@ def run_bench(
             measured = _run_child(model, clip, n, frames, repeat, opts)
             out.extend(measured if i == 0 else [m for m in measured if m.kind == "pipeline"])
     return out
-
-
-def _run_label(m: Measurement) -> str:
-    if m.kind == "raw_inflight":
-        return f"raw, {m.instances} at once"
-    if m.kind in ("raw", "loop"):
-        return {"raw": "raw backend", "loop": "plain loop"}[m.kind]
-    return f"{m.streams} stream{'s' if m.streams > 1 else ''}"
-
-
-def format_report(results: Sequence[Measurement], machine: str) -> str:
-    lines = [f"edge bench on {machine}", ""]
-    flight = any(m.ratio_inflight is not None for m in results)
-    header = (
-        f"{'model':<24} {'run':<15} {'frames':>6} {'fps':>8} {'x raw':>6}{' x at once' if flight else ''}"
-        f" {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8} {'raw fps':>8}"
-    )
-    lines += [header, "-" * len(header)]
-    for m in results:
-        ratio = f"{m.ratio:.2f}" if m.ratio is not None else ""
-        at_once = f" {m.ratio_inflight:>9.2f}" if m.ratio_inflight is not None else " " * 10 if flight else ""
-        p50 = f"{m.latency_p50 * 1000:.1f}" if m.kind == "pipeline" else ""
-        p95 = f"{m.latency_p95 * 1000:.1f}" if m.kind == "pipeline" else ""
-        paired = f"{m.raw_fps:.1f}" if m.raw_fps else ""
-        peak = f"{m.peak_rss_mb:.0f}" if m.peak_rss_mb else ""
-        lines.append(
-            f"{m.model:<24} {_run_label(m):<15} {m.frames:>6} {m.fps:>8.1f} {ratio:>6}{at_once} {p50:>7} {p95:>7}"
-            f" {peak:>8} {paired:>8}"
-        )
-    if flight:
-        lines += [
-            "",
-            "x raw: against the raw backend one inference at a time; x at once: against it with as many"
-            " inferences at once as the pipeline runs (its instances, edge/backends/threads.py)",
-        ]
-    if any(len(m.runs) > 1 for m in results):
-        lines += ["", "frames/s of each repeat (medians above; x raw is the median of the per-repeat ratios):"]
-        lines += [f"  {m.model} {m.kind} x{m.streams}: {', '.join(f'{r:.1f}' for r in m.runs)}" for m in results]
-    lines += ["", "per-stage mean ms per result (pipeline runs: wall time on overlapping threads):"]
-    for m in results:
-        if m.kind == "pipeline":
-            stages = ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items())
-            lines.append(f"  {m.model} x{m.streams}: {stages}")
-    if any(m.kind == "loop" and m.stages_ms for m in results):
-        lines += ["", "per-stage mean ms per frame, one thread, step by step (see edge/bench_stages.py):"]
-        for m in results:
-            if m.kind == "loop" and m.stages_ms:
-                lines.append(f"  {m.model}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items()))
-    return "\n".join(lines)
-
-
-def machine_description() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
 
 
 def default_models() -> list[Path]:

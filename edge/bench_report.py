@@ -1,0 +1,88 @@
+"""What ``edge bench`` measured, and the report it prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Measurement:
+    kind: str  # "raw", "raw_inflight", "loop" or "pipeline"
+    model: str
+    streams: int
+    frames: int
+    fps: float
+    latency_p50: float = 0.0
+    latency_p95: float = 0.0
+    peak_rss_mb: float = 0.0
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    runs: tuple[float, ...] = ()  # frames/s of every repeat
+    ratio: float | None = None  # pipeline: median over repeats of (pipeline / raw frames/s)
+    raw_fps: float | None = None  # pipeline: median raw frames/s of its own pairs
+    instances: int = 1  # inferences in flight (raw in flight, pipeline)
+    ratio_inflight: float | None = None  # pipeline: the ratio against raw in flight, when measured
+
+
+def _run_label(m: Measurement) -> str:
+    if m.kind == "raw_inflight":
+        return f"raw, {m.instances} at once"
+    if m.kind in ("raw", "loop"):
+        return {"raw": "raw backend", "loop": "plain loop"}[m.kind]
+    return f"{m.streams} stream{'s' if m.streams > 1 else ''}"
+
+
+def format_report(results: Sequence[Measurement], machine: str) -> str:
+    lines = [f"edge bench on {machine}", ""]
+    flight = any(m.ratio_inflight is not None for m in results)
+    header = (
+        f"{'model':<24} {'run':<15} {'frames':>6} {'fps':>8} {'x raw':>6}{' x at once' if flight else ''}"
+        f" {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8} {'raw fps':>8}"
+    )
+    lines += [header, "-" * len(header)]
+    for m in results:
+        ratio = f"{m.ratio:.2f}" if m.ratio is not None else ""
+        at_once = f" {m.ratio_inflight:>9.2f}" if m.ratio_inflight is not None else " " * 10 if flight else ""
+        p50 = f"{m.latency_p50 * 1000:.1f}" if m.kind == "pipeline" else ""
+        p95 = f"{m.latency_p95 * 1000:.1f}" if m.kind == "pipeline" else ""
+        paired = f"{m.raw_fps:.1f}" if m.raw_fps else ""
+        peak = f"{m.peak_rss_mb:.0f}" if m.peak_rss_mb else ""
+        lines.append(
+            f"{m.model:<24} {_run_label(m):<15} {m.frames:>6} {m.fps:>8.1f} {ratio:>6}{at_once} {p50:>7} {p95:>7}"
+            f" {peak:>8} {paired:>8}"
+        )
+    if flight:
+        lines += [
+            "",
+            "x raw: against the raw backend one inference at a time; x at once: against it with as many"
+            " inferences at once as the pipeline runs (its instances, edge/backends/threads.py)",
+        ]
+    if any(len(m.runs) > 1 for m in results):
+        lines += ["", "frames/s of each repeat (medians above; x raw is the median of the per-repeat ratios):"]
+        lines += [f"  {m.model} {m.kind} x{m.streams}: {', '.join(f'{r:.1f}' for r in m.runs)}" for m in results]
+    lines += ["", "per-stage mean ms per result (pipeline runs: wall time on overlapping threads):"]
+    for m in results:
+        if m.kind == "pipeline":
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items())
+            lines.append(f"  {m.model} x{m.streams}: {stages}")
+    if any(m.kind == "loop" and m.stages_ms for m in results):
+        lines += ["", "per-stage mean ms per frame, one thread, step by step (see edge/bench_stages.py):"]
+        for m in results:
+            if m.kind == "loop" and m.stages_ms:
+                lines.append(f"  {m.model}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items()))
+    return "\n".join(lines)
+
+
+def machine_description() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
