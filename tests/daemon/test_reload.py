@@ -61,6 +61,7 @@ def edited(*pairs: tuple[str, str]) -> str:
         (edited(("confidence: 0.4", "confidence: 0.9")), (), ReloadPlan(params_changed=("det",))),
         (edited(("confidence: 0.4", "confidence: 0.4, max_detections: 5")), (), ReloadPlan(params_changed=("det",))),
         (edited(("confidence: 0.4", "confidence: 0.4, max_batch: 2")), (), ReloadPlan(models_reopened=("det",))),
+        (edited(("confidence: 0.4", "confidence: 0.4, instances: 1")), (), ReloadPlan(models_reopened=("det",))),
         (edited((f"det: {{path: {DETECT}", f"det: {{path: {SEGMENT}")), (), ReloadPlan(models_reopened=("det",))),
         (BASE, ("seg",), ReloadPlan(models_reopened=("seg",))),  # the same path, a rewritten file
         (
@@ -94,6 +95,7 @@ def edited(*pairs: tuple[str, str]) -> str:
         "threshold",
         "max-detections",
         "model-option",
+        "model-instances",
         "model-path",
         "model-file-rewritten",
         "model-added",
