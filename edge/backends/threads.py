@@ -13,10 +13,11 @@ keeps spinning on, which is faster for a single model (about 9% at 640x640 on 2 
 
 A model's share of two or three cores is better spent as that many *instances*, inferences in
 flight at once on one session, each on one thread, than as one inference spread over the
-cores: a yolov8n-size model at 640x640 on 2 cores ran 1.17-1.2x the frames/s that way
-(``python tools/bench_instances.py``), because ONNX Runtime's intra-op split of one small
-inference leaves cores idle at every operator's barrier. The price is latency: a lone frame
-takes one core's time (about 1.7x). Larger shares keep one instance with every thread (not
+cores: a yolov8n-size model at 640x640 on 2 cores ran 1.17-1.18x the frames/s that way
+(``edge bench --crowd``, its ``raw, 2 at once`` row), because ONNX Runtime's intra-op split of
+one small inference leaves cores idle at every operator's barrier. The price is latency when
+frames do not queue: a lone frame takes one core's time, 1.6-1.7x as long
+(``python tools/bench_instances.py``). Larger shares keep one instance with every thread (not
 measured on more cores than 2, so the old behaviour is kept there). ``threads:`` or
 ``instances:`` in the config override the choice.
 """
