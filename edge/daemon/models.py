@@ -236,8 +236,8 @@ class ModelLoader:
                 m.instances,
                 model.backend.name,
             )
-        threads = f", {instances} instances" if instances > 1 else ""
-        log.info("model %s: %s %s on %s%s", m.name, model.spec.task.value, m.path.name, model.backend.name, threads)
+        at_once = f", {instances} instances" if instances > 1 else ""
+        log.info("model %s: %s %s on %s%s", m.name, model.spec.task.value, m.path.name, model.backend.name, at_once)
         self._forget(m.name)
         return Ready(ModelRunner(m.name, model, m.params, m.max_batch, m.pipelined, instances))
 

@@ -75,7 +75,7 @@ class _Job:
     frames: list[Frame]
     taken: float
     number: int = 0  # order taken: the post stage publishes in this order
-    failed: bool = False  # inference raised; the post stage reports it in its turn
+    failed: bool = False  # inference raised (reported then); the post stage skips it in its turn
     geometries: list[Geometry] = field(default_factory=list)
     tensor: npt.NDArray[np.float32] | None = None
     prepped: float = 0.0
