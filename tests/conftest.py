@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from edge.demo.clip import ClipKind, ClipSpec
 from tests.clips import clip
 from tests.helpers import FIXTURE_MODELS
+from tests.mqtt_broker import Broker
 
 TASKS = ("detect", "segment", "pose", "classify", "multilabel", "semantic")
 
@@ -49,3 +51,13 @@ def fast_clip(clip_cache: Path) -> Path:
 def camera_clip(clip_cache: Path) -> Path:
     """90 frames, 160x120 at 30 fps: a live camera when read as live."""
     return clip(clip_cache, ClipSpec(ClipKind.SHAPES, width=160, height=120, fps=30.0, frames=90, seed=7))
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A running mosquitto on a free port, with persistence; killed at the end whatever happens."""
+    b = Broker(tmp_path / "broker")
+    try:
+        yield b.start()
+    finally:
+        b.close()

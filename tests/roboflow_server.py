@@ -22,12 +22,13 @@ import threading
 import urllib.parse
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from edge.models import load_spec
 from edge.models.spec import ModelSpec, Task
+from tests.local_http import LocalServer
 
 PROTOCOLS = frozenset({"B", "A"})
 _MODEL_TYPE = {
@@ -77,14 +78,11 @@ class WeightsStandIn:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LocalServer(Handler)
+        self.url = self._server.url
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
     def paths(self) -> list[str]:
         return [r.path for r in self.seen]

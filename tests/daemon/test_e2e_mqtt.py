@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +36,6 @@ DETECT = FIXTURE_MODELS / "shapes-detect.onnx"
 def clip300(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """300 frames, 320x240 at 15 fps: 20 s when played in real time."""
     return clip(tmp_path_factory.mktemp("clips"), ClipSpec(ClipKind.SHAPES, 320, 240, 15.0, 300, seed=8))
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker")
-    try:
-        yield b.start()
-    finally:
-        b.close()
 
 
 def results(messages: list[Received]) -> list[dict[str, Any]]:

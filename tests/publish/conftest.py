@@ -14,17 +14,6 @@ import pytest
 from edge.publish.config import MqttConfig, SpoolConfig
 from edge.publish.mqtt import MqttSink
 from tests.helpers import ROOT
-from tests.mqtt_broker import Broker
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """A running mosquitto on a free port, with persistence; killed at the end whatever happens."""
-    b = Broker(tmp_path / "broker")
-    try:
-        yield b.start()
-    finally:
-        b.close()
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -18,15 +16,6 @@ from tests.mqtt_broker import Broker
 from tests.serve.helpers import DETECT, IMAGE, Served, request, serve, wait_for
 
 BODY = base64.b64encode(IMAGE.read_bytes())
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker")
-    try:
-        yield b.start()
-    finally:
-        b.close()
 
 
 def scrape(run: Served) -> dict[str, list[Sample]]:
