@@ -146,6 +146,25 @@ class Broker:
         self.kill()
         raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout} s:\n{self.log_tail()}")
 
+    def wait_saved(self, timeout: float = 10.0) -> None:
+        """Wait for mosquitto's next save of its state (sessions, queues) after this call.
+
+        It saves every ``autosave_interval`` second, but on a loaded machine a save can come
+        late; a SIGKILL before it loses the sessions made since. mosquitto writes a new file
+        and renames it over the old, so a newer modification time means a whole save.
+        """
+        db = self.workdir / "data" / "mosquitto.db"
+        since = time.time()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if db.stat().st_mtime > since:
+                    return
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"mosquitto did not save its state within {timeout} s:\n{self.log_tail()}")
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM: mosquitto sends the last wills of connected clients and saves its state."""
         self._end(signal.SIGTERM, timeout)

@@ -50,7 +50,7 @@ def test_broker_outage_mid_stream_loses_no_result(broker: Broker, make_sink, how
         sink = make_sink(broker.port)
         with Feeder(sink) as feeder:
             sub.wait_for(lambda msgs: len(msgs) >= 20, what="results before the outage")
-            time.sleep(1.2)  # mosquitto saves its state every second: the watcher's session must be in it
+            broker.wait_saved()  # the watcher's session must be on disk before a SIGKILL
             getattr(broker, how)()
             down_at, accepted_before = time.monotonic(), sink.counters().accepted
             time.sleep(OUTAGE_S)  # the outage itself
