@@ -54,19 +54,19 @@ class Track:
         self.record(ts, xyxy, window_s, frac)
 
     def record(self, ts: float, xyxy: np.ndarray, window_s: float, frac: float) -> None:
-        x1, y1, x2, y2 = (float(v) for v in xyxy)
+        x1, y1, x2, y2 = xyxy.tolist()
         self.history.append((ts, (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)))
         # Keep one observation older than the window so the span check can tell "long enough".
         while len(self.history) > 2 and self.history[1][0] <= ts - window_s:
             self.history.popleft()
-        span = ts - self.history[0][0]
-        if span < window_s:
+        if ts - self.history[0][0] < window_s:
             self.stationary = False
             return
-        pts = np.array([(cx, cy) for _, cx, cy, _ in self.history])
-        size = float(np.median([s for *_, s in self.history]))
-        moved = float(np.max(np.linalg.norm(pts - pts.mean(axis=0), axis=1)))
-        self.stationary = moved < frac * size
+        # Pure Python on purpose: for ~50 points, numpy's per-call overhead costs more (per track).
+        cxs = [h[1] for h in self.history]
+        cys = [h[2] for h in self.history]
+        size = min(h[3] for h in self.history)
+        self.stationary = max(max(cxs) - min(cxs), max(cys) - min(cys)) < frac * size
 
     def summary(self) -> TrackSummary:
         class_id = self.votes.most_common(1)[0][0] if self.votes else -1
