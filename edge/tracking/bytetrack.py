@@ -1,8 +1,11 @@
 """ByteTrack-style tracker stepped by capture time in seconds.
 
-Why our own core: the well-kept libraries (`trackers`, `norfair`, `boxmot`) count lost frames, not
-seconds, pull in torch or a newer numpy than a Jetson has, or drop unconfirmed boxes; see
-docs/tracking.md. Two-stage association as in ByteTrack: confirmed tracks take high-score
+Why our own core: per issue 16 and the shared tracking notes, the well-kept libraries (`trackers`,
+`norfair`, `boxmot`) count lost frames rather than seconds, drop unconfirmed boxes, or need
+dependencies that do not fit a Jetson; SciPy and `lap` are not in this environment either.
+Not yet checked against `trackers`' ByteTrack as a reference (see docs/tracking.md).
+
+Two-stage association as in ByteTrack: confirmed tracks take high-score
 detections by IoU, the rest of them then take low-score detections (occluded or blurred objects),
 tentative tracks take what high-score detections remain, and only unmatched high-score detections
 start tracks. Nothing is dropped: every input detection gets a tracker_id, -1 while unconfirmed.
