@@ -116,3 +116,22 @@ def test_time_going_back_is_refused() -> None:
 def test_detections_are_validated(xyxy: list[list[float]], cls: list[int], conf: list[float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Detections(np.array(xyxy), np.array(cls), np.array(conf))
+
+
+def test_a_flicker_never_consumes_an_id() -> None:
+    tracker = ByteTracker(TrackerConfig(confirm_hits=2))
+    flicker = Detections(np.array([[300, 300, 340, 360.0]]), np.array([0]), np.array([0.9]))
+    tracker.update(flicker, 0.0)
+    tracker.update(Detections.empty(), 0.1)  # a tentative track dies on its first miss
+    run(tracker, [Mover(start=(50, 100), velocity=(50, 0))], [0.2 + t for t in frame_times(1, 10)])
+    assert [s.tracker_id for s in tracker.tracks] == [1]
+
+
+def test_class_agnostic_tracker_keeps_the_majority_class() -> None:
+    tracker = ByteTracker(TrackerConfig(confirm_hits=1, class_aware=False))
+    box = np.array([[10, 10, 50, 70.0]])
+    ids = set()
+    for i, cls in enumerate([2, 2, 5, 2]):
+        ids.add(int(tracker.update(Detections(box, np.array([cls]), np.array([0.9])), i * 0.1).tracker_id[0]))
+    assert ids == {1}
+    assert [s.class_id for s in tracker.tracks] == [2]
