@@ -1,0 +1,182 @@
+"""ByteTrack-style tracker stepped by capture time in seconds.
+
+Why our own core: per issue 16 and the shared tracking notes, the well-kept libraries (`trackers`,
+`norfair`, `boxmot`) count lost frames rather than seconds, drop unconfirmed boxes, or need
+dependencies that do not fit a Jetson; SciPy and `lap` are not in this environment either.
+Not yet checked against `trackers`' ByteTrack as a reference (see docs/tracking.md).
+
+Two-stage association as in ByteTrack: confirmed tracks take high-score
+detections by IoU, the rest of them then take low-score detections (occluded or blurred objects),
+tentative tracks take what high-score detections remain, and only unmatched high-score detections
+start tracks. Nothing is dropped: every input detection gets a tracker_id, -1 while unconfirmed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.tracking import kalman
+from edge.tracking.assign import greedy_assign, iou_matrix
+from edge.tracking.detections import Detections
+from edge.tracking.track import EndedTrack, Track, TrackSummary
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    high_score: float = 0.5  # detections at or above are first-stage and may start tracks
+    low_score: float = 0.1  # detections below are never associated (they keep tracker_id -1)
+    new_track_score: float = 0.6
+    match_iou: float = 0.2  # first stage (high-score) and tentative tracks
+    low_match_iou: float = 0.5  # second stage: low-score boxes must overlap well
+    lost_after: float = 1.0  # seconds unmatched before a track ends
+    confirm_hits: int = 3  # matched frames to confirm...
+    confirm_after: float = 0.0  # ...and at least this many seconds since first seen
+    class_aware: bool = True
+    stationary_s: float = 3.0
+    stationary_frac: float = 0.1  # of the box size
+    kalman: kalman.KalmanParams = field(default_factory=kalman.KalmanParams)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.low_score <= self.high_score <= self.new_track_score <= 1:
+            raise ValueError("tracker: need 0 <= low_score <= high_score <= new_track_score <= 1")
+        if self.lost_after <= 0 or self.confirm_after < 0 or self.confirm_hits < 1:
+            raise ValueError("tracker: lost_after must be > 0, confirm_after >= 0, confirm_hits >= 1")
+
+
+@dataclass(frozen=True)
+class TrackerUpdate:
+    tracker_id: npt.NDArray[np.int64]  # per input detection; -1 while unconfirmed
+    confirmed: list[TrackSummary]  # tracks confirmed by this update (emit track.new)
+    ended: list[EndedTrack]  # tracks that ended at or before this update (emit track.end)
+
+
+class ByteTracker:
+    def __init__(self, config: TrackerConfig | None = None, next_id: int = 1) -> None:
+        self.config = config or TrackerConfig()
+        self._next_id = next_id  # persisted by the caller so ids continue after a restart
+        self._tracks: list[Track] = []
+        self._mean = np.zeros((0, 8))
+        self._cov = np.zeros((0, 8, 8))
+        self._last_ts: float | None = None
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
+    @property
+    def tracks(self) -> list[TrackSummary]:
+        return [t.summary() for t in self._tracks if t.confirmed]
+
+    def update(self, dets: Detections, ts: float) -> TrackerUpdate:
+        if self._last_ts is not None and ts < self._last_ts:
+            raise ValueError(f"tracker: capture time went back ({ts} < {self._last_ts}); reorder before feeding")
+        dt = 0.0 if self._last_ts is None else ts - self._last_ts
+        self._last_ts = ts
+        self._mean, self._cov = kalman.predict(self._mean, self._cov, dt, self.config.kalman)
+        ended = self._end_lost(ts)
+        ids = np.full(len(dets), -1, dtype=np.int64)
+        det_track = self._associate(dets)  # detection index -> track index
+        confirmed = self._apply_matches(dets, ts, det_track)
+        matched_tracks = set(det_track.values())
+        # ByteTrack drops tentative tracks on their first miss: a flicker never becomes an id.
+        keep = [i for i, t in enumerate(self._tracks) if t.confirmed or i in matched_tracks]
+        new_index = {old: new for new, old in enumerate(keep)}
+        self._select(keep)
+        for d, t in det_track.items():
+            ids[d] = self._tracks[new_index[t]].tracker_id
+        confirmed += self._start_tracks(dets, ts, set(det_track), ids)
+        return TrackerUpdate(ids, confirmed, ended)
+
+    def gap(self, ts: float, reason: str = "gap") -> list[EndedTrack]:
+        """Ends every track (a stream gap); the next update starts afresh at its own time."""
+        ended = [EndedTrack(t.summary(), ts, reason) for t in self._tracks if t.confirmed]
+        self._select([])
+        self._last_ts = None
+        return ended
+
+    def _select(self, keep: list[int]) -> None:
+        self._tracks = [self._tracks[i] for i in keep]
+        self._mean = self._mean[keep]
+        self._cov = self._cov[keep]
+
+    def _end_lost(self, ts: float) -> list[EndedTrack]:
+        lost = [ts - t.last_seen > self.config.lost_after for t in self._tracks]
+        ended = [EndedTrack(t.summary(), ts, "lost") for t, gone in zip(self._tracks, lost) if gone and t.confirmed]
+        self._select([i for i, gone in enumerate(lost) if not gone])
+        return ended
+
+    def _associate(self, dets: Detections) -> dict[int, int]:
+        cfg = self.config
+        score = iou_matrix(kalman.cxcywh_to_xyxy(self._mean[:, :4]), dets.xyxy)
+        if cfg.class_aware and len(self._tracks) and len(dets):
+            track_cls = np.array([t.votes.most_common(1)[0][0] for t in self._tracks])
+            score = np.where(track_cls[:, None] == dets.class_id[None, :], score, 0.0)
+        conf = dets.confidence
+        confirmed = np.array([t.confirmed for t in self._tracks], dtype=bool)
+        high = conf >= cfg.high_score
+        low = (conf >= cfg.low_score) & ~high
+        stages = [
+            (confirmed, high, cfg.match_iou),
+            (confirmed, low, cfg.low_match_iou),
+            (~confirmed, high, cfg.match_iou),
+        ]
+        det_track: dict[int, int] = {}
+        free_t = np.ones(len(self._tracks), dtype=bool)
+        free_d = np.ones(len(dets), dtype=bool)
+        for t_mask, d_mask, gate in stages:
+            ti = np.nonzero(t_mask & free_t)[0]
+            di = np.nonzero(d_mask & free_d)[0]
+            rows, cols = greedy_assign(score[np.ix_(ti, di)], gate)
+            for r, c in zip(ti[rows].tolist(), di[cols].tolist()):
+                det_track[c] = r
+                free_t[r] = False
+                free_d[c] = False
+        return det_track
+
+    def _apply_matches(self, dets: Detections, ts: float, det_track: dict[int, int]) -> list[TrackSummary]:
+        cfg = self.config
+        if not det_track:
+            return []
+        d_idx = np.array(list(det_track), dtype=np.int64)
+        t_idx = np.array(list(det_track.values()), dtype=np.int64)
+        m, c = kalman.update(self._mean[t_idx], self._cov[t_idx], dets.xyxy[d_idx], cfg.kalman)
+        self._mean[t_idx], self._cov[t_idx] = m, c
+        confirmed: list[TrackSummary] = []
+        for d, t in zip(d_idx.tolist(), t_idx.tolist()):  # per matched track: bookkeeping only
+            track = self._tracks[t]
+            cls, score = int(dets.class_id[d]), float(dets.confidence[d])
+            track.observe(ts, dets.xyxy[d], cls, score, cfg.stationary_s, cfg.stationary_frac)
+            if not track.confirmed and self._ready(track, ts):
+                track.tracker_id = self._next_id
+                self._next_id += 1
+                confirmed.append(track.summary())
+        return confirmed
+
+    def _ready(self, track: Track, ts: float) -> bool:
+        return track.hits >= self.config.confirm_hits and ts - track.first_seen >= self.config.confirm_after
+
+    def _start_tracks(
+        self, dets: Detections, ts: float, used: set[int], ids: npt.NDArray[np.int64]
+    ) -> list[TrackSummary]:
+        cfg = self.config
+        new = [d for d in range(len(dets)) if d not in used and dets.confidence[d] >= cfg.new_track_score]
+        if not new:
+            return []
+        confirmed: list[TrackSummary] = []
+        m, c = kalman.initiate(dets.xyxy[new], cfg.kalman)
+        self._mean = np.concatenate([self._mean, m])
+        self._cov = np.concatenate([self._cov, c])
+        for d in new:
+            score = float(dets.confidence[d])
+            track = Track(first_seen=ts, last_seen=ts, best_score=score)
+            track.votes[int(dets.class_id[d])] += 1
+            track.record(ts, dets.xyxy[d], cfg.stationary_s, cfg.stationary_frac)
+            self._tracks.append(track)
+            if self._ready(track, ts):  # confirm_hits=1 with confirm_after=0: an id at once
+                track.tracker_id = ids[d] = self._next_id
+                self._next_id += 1
+                confirmed.append(track.summary())
+        return confirmed

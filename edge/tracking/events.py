@@ -1,0 +1,49 @@
+"""Events: one shape for every type, so a subscriber parses one document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from edge.tracking.track import EndedTrack, TrackSummary
+
+EVENT_TYPES = ("track.new", "track.end", "zone.enter", "zone.exit", "zone.loiter", "line.cross")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    ts: float  # capture time, seconds
+    tracker_id: int
+    class_name: str  # "class" in JSON
+    source: str = "local"  # "local" or "hosted", like results
+    fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if self.type not in EVENT_TYPES:
+            raise ValueError(f"event: unknown type {self.type!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        common = {"type": self.type, "ts": self.ts, "tracker_id": self.tracker_id, "class": self.class_name}
+        return {**common, "source": self.source, **dict(self.fields)}
+
+
+def track_new(summary: TrackSummary, class_name: str, source: str = "local") -> Event:
+    return Event("track.new", summary.last_seen, summary.tracker_id, class_name, source)
+
+
+def track_end(ended: EndedTrack, class_name: str, source: str = "local", **extra: Any) -> Event:
+    """`extra` carries what other parts know (zones visited, lines crossed)."""
+    s = ended.summary
+    fields = {
+        "reason": ended.reason,
+        "first_seen": s.first_seen,
+        "last_seen": s.last_seen,
+        "duration_s": round(s.duration_s, 3),
+        "best_score": round(s.best_score, 4),
+        "stationary": s.stationary,
+        **extra,
+    }
+    return Event("track.end", ended.ts, s.tracker_id, class_name, source, MappingProxyType(fields))
