@@ -9,6 +9,7 @@ from typing import Any
 from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.publish.config import SecretRef
 from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
+from edge.serve.exposure import config_refusal, exposed_without_keys
 
 DEFAULT_PORT = 9001  # Roboflow Inference's port: clients pointed at a local server expect it
 MAX_BODY = 5 * 1024 * 1024  # the hosted v1 hosts' request limit
@@ -43,6 +44,8 @@ class HttpConfig:
             raise ConfigError(f"http.max_pixels: at least 1, got {self.max_pixels}")
         if self.max_decodes < 1:
             raise ConfigError(f"http.max_decodes: at least 1, got {self.max_decodes}")
+        if exposed_without_keys(self.host, bool(self.api_keys), self.allow_unauthenticated):
+            raise ConfigError(config_refusal("http", self.host))
 
     @classmethod
     def from_mapping(cls, data: object, where: str = "http") -> HttpConfig:
