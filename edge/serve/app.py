@@ -57,6 +57,7 @@ def build_app(parts: AppParts) -> Starlette:
         Submitter(parts.pipeline, parts.config.max_wait),
         lambda model, status: count.labels(model, str(status)).inc(),
         DecodeGate(parts.config.max_pixels, parts.config.max_decodes),
+        parts.config.image_urls,
     )
 
     async def healthz(request: Request) -> Response:

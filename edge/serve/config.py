@@ -10,11 +10,22 @@ from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.publish.config import SecretRef
 from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
 from edge.serve.exposure import config_refusal, exposed_without_keys
+from edge.serve.urlpolicy import URLS_OFF, UrlPolicy
 
 DEFAULT_PORT = 9001  # Roboflow Inference's port: clients pointed at a local server expect it
 MAX_BODY = 5 * 1024 * 1024  # the hosted v1 hosts' request limit
 DEFAULT_MAX_DECODES = 2  # images decoded at once: the decode peak is this x max_pixels x 3 bytes
-_KEYS = ("host", "port", "api_keys", "max_wait", "max_queue", "max_pixels", "max_decodes", "allow_unauthenticated")
+_KEYS = (
+    "host",
+    "port",
+    "api_keys",
+    "max_wait",
+    "max_queue",
+    "max_pixels",
+    "max_decodes",
+    "allow_unauthenticated",
+    "image_urls",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class HttpConfig:
     max_pixels: int = DEFAULT_MAX_PIXELS  # width x height an image's header may declare (413 over it)
     max_decodes: int = DEFAULT_MAX_DECODES  # requests decoding an image at once
     allow_unauthenticated: bool = False  # listen beyond loopback without api_keys (warned at start)
+    image_urls: UrlPolicy = URLS_OFF  # which ?image=URL may be downloaded: none by default
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -73,6 +85,7 @@ class HttpConfig:
             max_pixels=get_int(d, "max_pixels", where, DEFAULT_MAX_PIXELS, 1, 1 << 31),
             max_decodes=get_int(d, "max_decodes", where, DEFAULT_MAX_DECODES, 1, 64),
             allow_unauthenticated=get_bool(d, "allow_unauthenticated", where, False),
+            image_urls=UrlPolicy.parse(d.get("image_urls"), f"{where}.image_urls"),
         )
 
     def resolve_keys(self) -> frozenset[str]:

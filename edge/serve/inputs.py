@@ -12,7 +12,6 @@ import base64
 import binascii
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -21,6 +20,7 @@ import numpy.typing as npt
 from edge.errors import EdgeError
 from edge.imagebounds import DEFAULT_MAX_PIXELS, ImageHeaderError, TooManyPixels, check_pixels
 from edge.serve.config import MAX_BODY
+from edge.serve.urlpolicy import UrlPolicy, UrlRefused
 
 Image = npt.NDArray[np.uint8]
 # Encoded images start with one of these; base64 text never does (0xFF, 0x89 are not ASCII).
@@ -69,16 +69,29 @@ def from_body(body: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
     return decode_image(raw, max_pixels)
 
 
-def from_url(url: str, timeout: float = 5.0, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
-    """Download ``url`` (http or https, at most the body limit) and decode it."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise InputError(f"Could not load input image. Cause: image must be an http(s) URL, got {url[:100]!r}")
+def from_url(
+    url: str, timeout: float = 5.0, max_pixels: int = DEFAULT_MAX_PIXELS, policy: UrlPolicy | None = None
+) -> Image:
+    """Download ``url`` (http or https, at most the body limit, redirects only where ``policy``
+    allows; ``None``: any http(s) URL) and decode it. Errors never echo what the URL answered."""
+    policy = policy or UrlPolicy(True, True)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        policy.check(url)
+        with _opener(policy).open(url, timeout=timeout) as resp:
             data = resp.read(MAX_BODY + 1)
-    except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise InputError(f"Could not load input image. Cause: downloading it failed: {reason}") from None
+    except UrlRefused as exc:
+        raise InputError(f"Could not load input image. Cause: {exc}.", 403) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError, OSError):
+        raise InputError("Could not load input image. Cause: downloading it failed.") from None
     if len(data) > MAX_BODY:
         raise InputError("Could not load input image. Cause: the image at the URL is over 5 MB.", 413)
     return decode_image(data, max_pixels)
+
+
+def _opener(policy: UrlPolicy) -> urllib.request.OpenerDirector:
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            policy.check(newurl)  # UrlRefused: a redirect out of the allowed set
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(Redirects)

@@ -30,6 +30,7 @@ from edge.serve.limits import DecodeGate
 from edge.serve.models import ServedModel
 from edge.serve.params import ParamError, RouteParams, parse_params
 from edge.serve.submit import Submitter
+from edge.serve.urlpolicy import URLS_OFF, UrlPolicy
 from edge.tasks.v1 import new_id
 
 log = logging.getLogger("edge.serve")
@@ -48,6 +49,7 @@ class V1Route:
     submitter: Submitter
     count: Count
     gate: DecodeGate = field(default_factory=lambda: DecodeGate(DEFAULT_MAX_PIXELS, DEFAULT_MAX_DECODES))
+    urls: UrlPolicy = URLS_OFF  # off: ?image=URL is refused
 
     async def __call__(self, request: Request) -> Response:
         model_id = f"{request.path_params['project']}/{request.path_params['version']}"
@@ -98,7 +100,7 @@ class V1Route:
     async def _image(self, request: Request) -> Image:
         url = request.query_params.get("image")
         if url:  # the body, if any, is ignored, as the hosted API does
-            return await self.gate.run(partial(from_url, url, max_pixels=self.gate.max_pixels))
+            return await self.gate.run(partial(from_url, url, max_pixels=self.gate.max_pixels, policy=self.urls))
         content_type = request.headers.get("content-type")
         if not content_type:
             raise InputError("Content-Type header not provided with request.")

@@ -35,6 +35,7 @@ models:
 http:
   port: 0
   api_keys: [{{env: {KEY_VAR}}}]
+  image_urls: [127.0.0.0/8]
 """)
         yield run
         run.finish()
