@@ -28,6 +28,9 @@ def _add_infer(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--max-detections", type=int, default=300, help="keep at most this many detections (default 300)")
     p.add_argument("--keypoint-confidence", type=float, default=0.0, help="drop keypoints below this confidence")
     p.add_argument("--backend", default="onnxruntime", help="inference backend (default onnxruntime)")
+    p.add_argument(
+        "--max-pixels", type=int, default=40_000_000, help="refuse images over this many pixels (default 40000000)"
+    )
     p.add_argument("images", nargs="+", help="image files (JPEG, PNG, BMP, ...)")
     p.set_defaults(func=_cmd_infer)
 
@@ -47,7 +50,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     with Model.open(args.model, backend=args.backend) as model:
         for path in args.images:
             try:
-                image = read_image(path)
+                image = read_image(path, args.max_pixels)
             except EdgeError as exc:
                 print(f"edge: error: {exc}", file=sys.stderr)  # the other images still run
                 failed += 1

@@ -23,6 +23,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 from edge.engines.options import BuildOptions
 from edge.errors import EdgeError
 from edge.hosted.config import HostedConfig
+from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.pipeline.core import StreamPlan
 from edge.publish.config import MqttConfig, SpoolConfig
 from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
@@ -65,6 +66,7 @@ _STREAM_KEYS = (
     "width",
     "height",
     "decode_threads",
+    "max_pixels",
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -345,6 +347,7 @@ def _stream(name: str, data: object, base: Path, models: Mapping[str, object], c
         height=None if height is None else get_int(d, "height", where, 0, 1, 16384),
         fps=_positive(d, "fps", where, None),
         decode_threads=get_int(d, "decode_threads", where, 1, 0, 64),
+        max_pixels=get_int(d, "max_pixels", where, DEFAULT_MAX_PIXELS, 1, 1 << 31),
     )
     lo = _seconds(d, "reconnect_min", where, 0.5)
     hi = _seconds(d, "reconnect_max", where, 2.0)

@@ -74,3 +74,17 @@ def test_inspect_shows_the_contract(fixture_models: dict) -> None:
 
 def test_version() -> None:
     assert edge("--version").stdout.startswith("edge ")
+
+
+def test_infer_refuses_an_image_over_the_pixel_bound_in_one_line(tmp_path: Path, fixture_models: dict) -> None:
+    from tests.bombs import png_of_zeros
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_of_zeros(30000, 30000))
+    good = str(GOLDEN / "images" / "detect-0.png")
+    res = edge("infer", "--model", str(fixture_models["detect"]), str(bomb), good)
+    assert res.returncode == 1 and len(res.stdout.splitlines()) == 1
+    (line,) = res.stderr.strip().splitlines()
+    assert "30000x30000" in line and "--max-pixels" in line
+    small = edge("infer", "--model", str(fixture_models["detect"]), "--max-pixels", "1000", good)
+    assert small.returncode == 1 and "over the limit" in small.stderr

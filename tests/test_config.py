@@ -220,3 +220,23 @@ def test_decode_threads_per_stream() -> None:
 def test_bad_instances_say_what_to_fix(entry: str, says: str) -> None:
     with pytest.raises(ConfigErrors, match=says):
         parse_config(f"models: {{a: {{path: {DETECT}, {entry}}}}}\nstreams: {{s: {{uri: clip.mp4, models: [a]}}}}\n")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [("", 40_000_000), (", max_pixels: 8294400", 8_294_400)],  # default 40 MP; 4K
+)
+def test_a_stream_max_pixels_reaches_its_capture(extra: str, expected: int) -> None:
+    cfg = parse_config(
+        f"models: {{a: {{path: {FIXTURE_MODELS / 'shapes-detect.onnx'}}}}}\n"
+        f"streams: {{s: {{uri: 'http://cam.local/video', models: [a]{extra}}}}}\n"
+    )
+    assert cfg.streams[0].source.capture.max_pixels == expected
+
+
+def test_a_stream_max_pixels_of_zero_is_one_line() -> None:
+    with pytest.raises(ConfigErrors, match=r"streams\.s\.max_pixels: must be between 1"):
+        parse_config(
+            f"models: {{a: {{path: {FIXTURE_MODELS / 'shapes-detect.onnx'}}}}}\n"
+            "streams: {s: {uri: 'http://cam.local/video', models: [a], max_pixels: 0}}\n"
+        )

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.serve.config import HttpConfig
+from edge.serve.limits import DecodeGate
 from edge.serve.metrics import PipelineCollector, Publisher, StatsSource, request_counter
 from edge.serve.models import ServedModel
 from edge.serve.routes import V1Route, json_response
@@ -55,6 +56,8 @@ def build_app(parts: AppParts) -> Starlette:
         dict(parts.models),
         Submitter(parts.pipeline, parts.config.max_wait),
         lambda model, status: count.labels(model, str(status)).inc(),
+        DecodeGate(parts.config.max_pixels, parts.config.max_decodes),
+        parts.config.image_urls,
     )
 
     async def healthz(request: Request) -> Response:

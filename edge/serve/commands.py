@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--port", type=int, default=9001, help="port (default 9001, as Roboflow Inference)")
     p.add_argument("--backend", default="onnxruntime", help="onnxruntime, tensorrt or auto (default onnxruntime)")
     p.add_argument("--api-key-env", action="append", default=[], help="accept the key in this environment variable")
+    p.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="listen beyond loopback with no API key (anyone who can reach the port is served)",
+    )
     p.add_argument("--max-wait", type=float, default=2.0, help="seconds a request may wait for its model (default 2)")
     p.add_argument("--max-queue", type=int, default=16, help="requests waiting per model (default 16)")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -41,7 +46,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from edge.daemon.runner import Daemon
     from edge.publish.config import SecretRef
     from edge.serve.config import HttpConfig
+    from edge.serve.exposure import cli_refusal, exposed_without_keys
 
+    if exposed_without_keys(args.host, bool(args.api_key_env), args.allow_unauthenticated):
+        print(f"edge: error: {cli_refusal(args.host)}", file=sys.stderr)
+        return 2
     use_level_prefixes()
     logging.getLogger("edge").setLevel(min(logging.getLogger("edge").getEffectiveLevel(), logging.INFO))
     if len(args.model_id) > len(args.model):
@@ -59,7 +68,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             ids.append((name, args.model_id[i]))
     try:
         keys = tuple(SecretRef.from_value({"env": v}, "--api-key-env") for v in args.api_key_env)
-        http = HttpConfig(args.host, args.port, keys, args.max_wait, args.max_queue, tuple(ids))
+        http = HttpConfig(
+            args.host,
+            args.port,
+            keys,
+            args.max_wait,
+            args.max_queue,
+            tuple(ids),
+            allow_unauthenticated=args.allow_unauthenticated,
+        )
         config = EdgeConfig(models, (), http=http)
     except ConfigErrors as exc:
         print("\n".join(f"edge: error: {line}" for line in exc.lines), file=sys.stderr)

@@ -6,12 +6,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.publish.config import SecretRef
-from edge.publish.fields import ConfigError, check_keys, check_mapping, get_int, get_str, parse_duration
+from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
+from edge.serve.exposure import config_refusal, exposed_without_keys
+from edge.serve.urlpolicy import URLS_OFF, UrlPolicy
 
 DEFAULT_PORT = 9001  # Roboflow Inference's port: clients pointed at a local server expect it
 MAX_BODY = 5 * 1024 * 1024  # the hosted v1 hosts' request limit
-_KEYS = ("host", "port", "api_keys", "max_wait", "max_queue")
+DEFAULT_MAX_DECODES = 2  # images decoded at once: the decode peak is this x max_pixels x 3 bytes
+_KEYS = (
+    "host",
+    "port",
+    "api_keys",
+    "max_wait",
+    "max_queue",
+    "max_pixels",
+    "max_decodes",
+    "allow_unauthenticated",
+    "image_urls",
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,10 @@ class HttpConfig:
     max_queue: int = 16
     # model name -> project/version, from `edge serve --model-id` (a config gives model_id: per model)
     model_ids: tuple[tuple[str, str], ...] = ()
+    max_pixels: int = DEFAULT_MAX_PIXELS  # width x height an image's header may declare (413 over it)
+    max_decodes: int = DEFAULT_MAX_DECODES  # requests decoding an image at once
+    allow_unauthenticated: bool = False  # listen beyond loopback without api_keys (warned at start)
+    image_urls: UrlPolicy = URLS_OFF  # which ?image=URL may be downloaded: none by default
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -34,6 +52,12 @@ class HttpConfig:
             raise ConfigError(f"http.max_wait: must be more than 0 seconds, got {self.max_wait:g}")
         if self.max_queue < 1:
             raise ConfigError(f"http.max_queue: at least 1, got {self.max_queue}")
+        if self.max_pixels < 1:
+            raise ConfigError(f"http.max_pixels: at least 1, got {self.max_pixels}")
+        if self.max_decodes < 1:
+            raise ConfigError(f"http.max_decodes: at least 1, got {self.max_decodes}")
+        if exposed_without_keys(self.host, bool(self.api_keys), self.allow_unauthenticated):
+            raise ConfigError(config_refusal("http", self.host))
 
     @classmethod
     def from_mapping(cls, data: object, where: str = "http") -> HttpConfig:
@@ -58,6 +82,10 @@ class HttpConfig:
             api_keys=refs,
             max_wait=wait,
             max_queue=get_int(d, "max_queue", where, 16, 1, 10_000),
+            max_pixels=get_int(d, "max_pixels", where, DEFAULT_MAX_PIXELS, 1, 1 << 31),
+            max_decodes=get_int(d, "max_decodes", where, DEFAULT_MAX_DECODES, 1, 64),
+            allow_unauthenticated=get_bool(d, "allow_unauthenticated", where, False),
+            image_urls=UrlPolicy.parse(d.get("image_urls"), f"{where}.image_urls"),
         )
 
     def resolve_keys(self) -> frozenset[str]:

@@ -12,14 +12,15 @@ import base64
 import binascii
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from edge.errors import EdgeError
+from edge.imagebounds import DEFAULT_MAX_PIXELS, ImageHeaderError, TooManyPixels, check_pixels
 from edge.serve.config import MAX_BODY
+from edge.serve.urlpolicy import UrlPolicy, UrlRefused
 
 Image = npt.NDArray[np.uint8]
 # Encoded images start with one of these; base64 text never does (0xFF, 0x89 are not ASCII).
@@ -34,8 +35,15 @@ class InputError(EdgeError):
         self.status = status
 
 
-def decode_image(data: bytes) -> Image:
-    """BGR uint8 from encoded bytes (JPEG, PNG, ...); EXIF orientation applied, as the API does."""
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+    """BGR uint8 from encoded bytes (JPEG, PNG, ...); EXIF orientation applied, as the API does.
+    The header's size is checked against ``max_pixels`` before OpenCV allocates (413 over it)."""
+    try:
+        check_pixels(data, max_pixels, "send a smaller image (the server's http.max_pixels)")
+    except TooManyPixels as exc:
+        raise InputError(f"Could not load input image. Cause: {exc}", 413) from None
+    except ImageHeaderError as exc:
+        raise InputError(f"Could not load input image. Cause: {exc}.") from None
     array = np.frombuffer(data, dtype=np.uint8)
     image = cv2.imdecode(array, cv2.IMREAD_COLOR) if array.size else None
     if image is None:
@@ -43,10 +51,10 @@ def decode_image(data: bytes) -> Image:
     return np.asarray(image, dtype=np.uint8)
 
 
-def from_body(body: bytes) -> Image:
+def from_body(body: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
     """The image in a raw request body: base64 text (with or without a data: prefix) or bytes."""
     if body.startswith(_MAGIC):
-        return decode_image(body)
+        return decode_image(body, max_pixels)
     text = body.strip()
     if text.startswith(b"data:"):
         text = text.split(b",", 1)[-1]
@@ -58,19 +66,32 @@ def from_body(body: bytes) -> Image:
         raise InputError(
             "Invalid base64 input. Cause: send the image's base64, its bytes, or a multipart 'file' part."
         ) from None
-    return decode_image(raw)
+    return decode_image(raw, max_pixels)
 
 
-def from_url(url: str, timeout: float = 5.0) -> Image:
-    """Download ``url`` (http or https, at most the body limit) and decode it."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise InputError(f"Could not load input image. Cause: image must be an http(s) URL, got {url[:100]!r}")
+def from_url(
+    url: str, timeout: float = 5.0, max_pixels: int = DEFAULT_MAX_PIXELS, policy: UrlPolicy | None = None
+) -> Image:
+    """Download ``url`` (http or https, at most the body limit, redirects only where ``policy``
+    allows; ``None``: any http(s) URL) and decode it. Errors never echo what the URL answered."""
+    policy = policy or UrlPolicy(True, True)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        policy.check(url)
+        with _opener(policy).open(url, timeout=timeout) as resp:
             data = resp.read(MAX_BODY + 1)
-    except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise InputError(f"Could not load input image. Cause: downloading it failed: {reason}") from None
+    except UrlRefused as exc:
+        raise InputError(f"Could not load input image. Cause: {exc}.", 403) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError, OSError):
+        raise InputError("Could not load input image. Cause: downloading it failed.") from None
     if len(data) > MAX_BODY:
         raise InputError("Could not load input image. Cause: the image at the URL is over 5 MB.", 413)
-    return decode_image(data)
+    return decode_image(data, max_pixels)
+
+
+def _opener(policy: UrlPolicy) -> urllib.request.OpenerDirector:
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            policy.check(newurl)  # UrlRefused: a redirect out of the allowed set
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(Redirects)

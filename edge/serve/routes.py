@@ -9,7 +9,8 @@ import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import cv2
@@ -21,12 +22,15 @@ from starlette.responses import Response
 
 from edge.demo.annotate import annotate
 from edge.errors import EdgeError
+from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.pipeline.request import RequestRefused
-from edge.serve.config import MAX_BODY
+from edge.serve.config import DEFAULT_MAX_DECODES, MAX_BODY
 from edge.serve.inputs import Image, InputError, from_body, from_url
+from edge.serve.limits import DecodeGate
 from edge.serve.models import ServedModel
 from edge.serve.params import ParamError, RouteParams, parse_params
 from edge.serve.submit import Submitter
+from edge.serve.urlpolicy import URLS_OFF, UrlPolicy
 from edge.tasks.v1 import new_id
 
 log = logging.getLogger("edge.serve")
@@ -44,6 +48,8 @@ class V1Route:
     models: dict[str, ServedModel]  # by model_id
     submitter: Submitter
     count: Count
+    gate: DecodeGate = field(default_factory=lambda: DecodeGate(DEFAULT_MAX_PIXELS, DEFAULT_MAX_DECODES))
+    urls: UrlPolicy = URLS_OFF  # off: ?image=URL is refused
 
     async def __call__(self, request: Request) -> Response:
         model_id = f"{request.path_params['project']}/{request.path_params['version']}"
@@ -94,14 +100,14 @@ class V1Route:
     async def _image(self, request: Request) -> Image:
         url = request.query_params.get("image")
         if url:  # the body, if any, is ignored, as the hosted API does
-            return await run_in_threadpool(from_url, url)
+            return await self.gate.run(partial(from_url, url, max_pixels=self.gate.max_pixels, policy=self.urls))
         content_type = request.headers.get("content-type")
         if not content_type:
             raise InputError("Content-Type header not provided with request.")
         body = await read_limited(request)
         if content_type.lower().startswith("multipart/form-data"):
             body = await _file_part(request, body)
-        return await run_in_threadpool(from_body, body)
+        return await self.gate.run(partial(from_body, body, self.gate.max_pixels))
 
 
 async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes:

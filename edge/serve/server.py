@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from edge.errors import EdgeError
 from edge.serve.app import AppParts, ServePipeline, build_app
 from edge.serve.config import HttpConfig
+from edge.serve.exposure import is_loopback
 from edge.serve.metrics import Publisher
 from edge.serve.models import ServedModel
 
@@ -75,6 +76,13 @@ class HttpServer:
             if time.monotonic() > deadline:
                 raise EdgeError(f"http: the server did not start within {timeout:g} s")
             time.sleep(0.01)
+        if self._config.allow_unauthenticated and not self._config.api_keys and not is_loopback(self._config.host):
+            log.warning(
+                "http: serving %s:%d with no API key (http.allow_unauthenticated): anyone who can reach the port "
+                "can run the models",
+                self._config.host,
+                self.port,
+            )
         ids = ", ".join(sorted(self.models)) or "none"
         log.info("http: serving the v1 route on %s:%d for %s", self._config.host, self.port, ids)
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.sources.uri import SourceError, SourceKind, SourceUri
 
 # OpenCV reads these when its FFmpeg backend opens something: RTSP over TCP (UDP loses
@@ -50,6 +51,8 @@ class CaptureOptions:
     # a 640x480 frame in half the CPU time of two (frame threading costs hand-offs), and on a
     # CPU that also runs the models every cycle counts; streams decode in parallel anyway.
     decode_threads: int = 1
+    # HTTP/MJPEG cameras: a stream whose frames are over this many pixels is refused at open
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     def __post_init__(self) -> None:
         if self.open_timeout_s <= 0 or self.read_timeout_s <= 0:
@@ -176,4 +179,18 @@ def open_capture(uri: SourceUri, options: CaptureOptions | None = None) -> Captu
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"{uri.redacted()}: OpenCV ({backend}) cannot open it")
+    if uri.kind is SourceKind.HTTP:
+        _check_frame_size(cap, uri, options.max_pixels)
     return OpenCVCapture(cap, backend)
+
+
+def _check_frame_size(cap: Any, uri: SourceUri, limit: int) -> None:
+    """Refuse an HTTP camera whose frames are over ``limit`` pixels, before any frame is read."""
+    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    if width * height > limit:
+        cap.release()
+        raise SourceError(
+            f"{uri.redacted()}: frames are {width}x{height} = {width * height / 1e6:.1f} megapixels, over the "
+            f"limit of {limit / 1e6:g} megapixels; set the camera to a smaller resolution"
+        )

@@ -49,3 +49,20 @@ def test_without_http_the_server_libraries_are_never_imported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_all_interfaces_without_a_key_stops_in_one_line_saying_how_to_add_one() -> None:
+    out = edge("serve", "--model", str(DETECT), "--host", "0.0.0.0", "--port", "0")
+    assert out.returncode == 2
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("edge: error: --host 0.0.0.0 is reachable from the network")
+    assert "--api-key-env VARIABLE" in line and "--allow-unauthenticated" in line
+
+
+def test_allow_unauthenticated_serves_with_a_warning_at_start() -> None:
+    out = edge(
+        "serve", "--model", str(DETECT), "--host", "0.0.0.0", "--port", "0", "--allow-unauthenticated",
+        "--duration", "1",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-500:]
+    assert "with no API key (http.allow_unauthenticated)" in out.stderr

@@ -35,6 +35,7 @@ models:
 http:
   port: 0
   api_keys: [{{env: {KEY_VAR}}}]
+  image_urls: [127.0.0.0/8]
 """)
         yield run
         run.finish()
@@ -182,3 +183,9 @@ def test_a_chunked_body_is_cut_off_at_5_mb(device: Served) -> None:
         pytest.fail("the server closed the connection instead of answering 413")
     finally:
         conn.close()
+
+
+def test_healthz_needs_no_key_and_shows_nothing_secret(device: Served) -> None:
+    answer = request(f"{device.url}/healthz")
+    assert answer.status == 200 and answer.json() == {"status": "ok"}
+    assert KEY.encode() not in answer.body and KEY_VAR.encode() not in answer.body
