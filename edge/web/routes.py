@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from edge.messages import StatsSnapshot
@@ -17,6 +17,7 @@ from edge.pipeline.latest import LatestFrame, LatestFrames
 from edge.serve.metrics import Publisher
 from edge.serve.routes import UNAUTHORIZED, json_response, message
 from edge.web.auth import authorized
+from edge.web.mjpeg import BOUNDARY, MjpegHub
 from edge.web.params import PictureParamError, parse_picture
 from edge.web.picture import render_jpeg
 from edge.web.redact import plain
@@ -43,6 +44,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def web_routes(parts: WebParts) -> list[Route]:
+    hub = MjpegHub(parts.pipeline.latest)
+
     def guarded(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
             if not authorized(request, parts.keys):
@@ -65,6 +68,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         doc["publisher"] = asdict(stats) if stats is not None else None
         doc["spool_depth"] = stats.spooled if stats is not None else None
         doc["uptime"] = round(time.time() - parts.started, 1)
+        doc["mjpeg"] = {"viewers": hub.viewers, "encoders": hub.encoders}
         return json_response(200, plain(doc))
 
     async def config(request: Request) -> Response:
@@ -89,6 +93,36 @@ def web_routes(parts: WebParts) -> list[Route]:
         doc["results"] = held.documents()
         return json_response(200, doc, _headers(held, offline))
 
+    async def mjpeg(request: Request) -> Response:
+        name = request.path_params["stream"]
+        if name not in parts.pipeline.snapshot().streams:
+            return message(404, f"no stream named {name!r}")
+        try:
+            params = parse_picture(request.query_params)
+        except PictureParamError as exc:
+            return message(400, str(exc))
+        if params.frame is not None:
+            return message(400, "frame: not a parameter of the live stream")
+        encoder = hub.join(name, params)
+        if encoder is None:
+            return message(503, "too many viewers of the live streams; try again later", {"Retry-After": "5"})
+
+        async def parts_of() -> AsyncIterator[bytes]:
+            last = -1
+            try:
+                while True:
+                    picture = await run_in_threadpool(encoder.next, last, 1.0)
+                    if picture is None:
+                        continue
+                    last = picture.frame
+                    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture.jpeg)}\r\n"
+                    yield (head + f"X-Edge-Frame: {picture.frame}\r\n\r\n").encode() + picture.jpeg + b"\r\n"
+            finally:
+                hub.leave(name, params, encoder)
+
+        media = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+        return StreamingResponse(parts_of(), 200, {"Cache-Control": "no-store"}, media_type=media)
+
     def _latest(request: Request) -> tuple[LatestFrame, Any, bool] | Response:
         name = request.path_params["stream"]
         snap = parts.pipeline.snapshot()
@@ -111,6 +145,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         Route("/api/config", guarded(config), methods=["GET"]),
         Route("/api/streams/{stream}/latest.jpg", guarded(latest_jpg), methods=["GET"]),
         Route("/api/streams/{stream}/latest.json", guarded(latest_json), methods=["GET"]),
+        Route("/api/streams/{stream}/mjpeg", guarded(mjpeg), methods=["GET"]),
     ]
 
 
