@@ -71,6 +71,12 @@ class LatestFrames:
             if all(m in entry.results for m in entry.models):
                 self._newest[message.stream] = max(message.frame, self._newest.get(message.stream, -1))
 
+    def forget(self, stream: str) -> None:
+        """Drop a removed stream's frames (a stream added again under its name starts afresh)."""
+        with self._lock:
+            self._frames.pop(stream, None)
+            self._newest.pop(stream, None)
+
     def get(self, stream: str, frame: int | None = None) -> LatestFrame | None:
         """Frame ``frame`` if still held, else (``frame`` None) the newest one with all its results."""
         with self._lock:

@@ -56,3 +56,11 @@ def test_a_late_result_of_an_older_frame_does_not_go_back_in_time() -> None:
     latest.result(_result(0, "a"))
     held = latest.get("cam")
     assert held is not None and held.frame == 1
+
+
+def test_a_forgotten_stream_holds_nothing() -> None:
+    latest = LatestFrames()
+    latest.offer(_frame(0), ("a",))
+    latest.result(_result(0, "a"))
+    latest.forget("cam")
+    assert latest.get("cam") is None and latest.get("cam", 0) is None
