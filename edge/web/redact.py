@@ -12,7 +12,7 @@ from typing import Any
 from edge.publish.config import SecretRef
 
 HIDDEN = "***"
-_SECRET_NAME = re.compile(r"key|password|passwd|token|secret|credential", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"(^|_)keys?($|_)|password|passwd|token|secret|credential", re.IGNORECASE)
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 

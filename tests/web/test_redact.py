@@ -29,5 +29,5 @@ def test_no_secret_of_a_whole_config_appears() -> None:
 
 
 def test_secret_named_fields_are_hidden_and_others_kept() -> None:
-    doc = plain({"api_key": "sk-1", "token": "t", "name": "door", "password": None})
-    assert doc == {"api_key": "***", "token": "***", "name": "door", "password": None}
+    doc = plain({"api_key": "sk-1", "token": "t", "name": "door", "password": None, "keypoint_confidence": 0.5})
+    assert doc == {"api_key": "***", "token": "***", "name": "door", "password": None, "keypoint_confidence": 0.5}
