@@ -413,7 +413,8 @@ def _build(
             models[name] = m
     # Streams are checked against every model named, loadable or not, so one typo is one error.
     streams: list[StreamPlan] = []
-    serve_only = root.get("streams") is None and "http" in root  # a server with no cameras
+    # A server with no cameras: streams: left out, or an empty streams: {}
+    serve_only = "http" in root and (root.get("streams") is None or root.get("streams") == {})
     stream_data = {} if serve_only else _named(root, "streams", errors)
     for name, value in stream_data.items():
         s = _collect(errors, partial(_stream, name, value, base, model_data, check_files))

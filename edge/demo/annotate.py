@@ -73,7 +73,8 @@ def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]], labels: bool
         c = colour(int(p.get("class_id", 0)))
         x0, y0 = int(round(p["x"] - p["width"] / 2)), int(round(p["y"] - p["height"] / 2))
         x1, y1 = int(round(p["x"] + p["width"] / 2)), int(round(p["y"] + p["height"] / 2))
-        cv2.rectangle(image, (x0, y0), (x1, y1), c, stroke)
+        if stroke > 0:
+            cv2.rectangle(image, (x0, y0), (x1, y1), c, stroke)
         for k in p.get("keypoints", []):
             centre = (int(round(k["x"])), int(round(k["y"])))
             cv2.circle(image, centre, 4, (255, 255, 255), -1, cv2.LINE_AA)
@@ -117,9 +118,12 @@ def _draw_classes(image: Image, doc: Mapping[str, Any]) -> None:
         _label(image, text, 6, 50 + 24 * row, colour(cid), scale=0.6)
 
 
-def annotate(image: Image, doc: Mapping[str, Any], title: str = "", labels: bool = True, stroke: int = 2) -> Image:
+def annotate(
+    image: Image, doc: Mapping[str, Any], title: str = "", labels: bool = True, stroke: int = 2, boxes: bool = True
+) -> Image:
     """A copy of ``image`` (BGR) with ``doc`` (a v1 result) drawn on it; ``labels`` and
-    ``stroke`` (box line width) as the hosted API's parameters of the same names."""
+    ``stroke`` (box line width) as the hosted API's parameters of the same names; ``boxes``
+    False leaves the boxes out (masks, keypoints and labels are still drawn)."""
     out = np.ascontiguousarray(image.copy())
     body = doc.get("predictions")
     if "segmentation_mask" in doc or (isinstance(body, Mapping) and "segmentation_mask" in body):
@@ -127,7 +131,7 @@ def annotate(image: Image, doc: Mapping[str, Any], title: str = "", labels: bool
     elif isinstance(body, Mapping) or "top" in doc:
         _draw_classes(out, doc)
     elif isinstance(body, list):
-        _draw_objects(out, body, labels, stroke)
+        _draw_objects(out, body, labels, stroke if boxes else 0)
     if title:
         _label(out, title, 6, 22, (40, 40, 40), scale=0.55)
     return out

@@ -20,6 +20,7 @@ from edge.hosted.latency import RecentTime
 from edge.pipeline.batches import BatchStats
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import DropHook, Inbox, ReplaceHook
+from edge.pipeline.latest import LatestFrames
 from edge.pipeline.stats import RouteCounts, StreamCounters
 from edge.pipeline.worker import ModelRunner, ModelWorker, WorkerProgress
 from edge.sources import Frame, Source
@@ -36,6 +37,7 @@ class PipelineChanges:
     """Reload operations; :class:`~edge.pipeline.core.Pipeline` owns the state declared here."""
 
     fanout: Fanout
+    latest: LatestFrames
     _lock: threading.Lock
     _started: bool
     _file_queue: int
@@ -129,6 +131,7 @@ class PipelineChanges:
             self._sources = {k: v for k, v in self._sources.items() if k != name}
             # Its routes stay, empty, and its counters stay: a source that did not stop in time
             # may still deliver, and its late results are still accounted.
+        self.latest.forget(name)
         log.info("stream %s: stopped", name)
         self._notify()
         return ok

@@ -18,6 +18,7 @@ from edge.pipeline.blas import limit_blas_threads
 from edge.pipeline.changes import PipelineChanges
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
+from edge.pipeline.latest import LatestFrames
 from edge.pipeline.outcomes import HostedOutcomes
 from edge.pipeline.request import REQUEST_STREAM, InferenceRequest, RequestRefused
 from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
@@ -76,6 +77,7 @@ class Pipeline(PipelineChanges):
         requests: int = 0,
     ) -> None:
         self.fanout = Fanout(sinks)
+        self.latest = LatestFrames()  # the newest frame and results per stream, for the picture endpoints
         self._file_queue = file_queue
         self._opener = opener
         self._requests = requests
@@ -139,6 +141,7 @@ class Pipeline(PipelineChanges):
         def deliver(frame: Frame) -> bool:
             routes = self._routes[stream]
             counters.offered(routes)
+            self.latest.offer(frame, routes)
             accepted = True
             for model in routes:
                 fallback = self._fallbacks.get(model)
@@ -242,6 +245,7 @@ class Pipeline(PipelineChanges):
         if timing is not None and not hosted and isinstance(message.v1.get("time"), (int, float)):
             timing.add(float(message.v1["time"]))  # this frame's share of its batch's local work
         self._counters[message.stream].inferred(message.model, message.latency, hosted)
+        self.latest.result(message)
         self._notify()
 
     def _notify(self) -> None:

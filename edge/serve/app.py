@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -34,6 +35,8 @@ class AppParts:
     models: Mapping[str, ServedModel]  # by model_id
     publisher: Publisher  # the MQTT publisher's counters; None when MQTT is not configured
     registry: CollectorRegistry
+    edge_config: object | None = None  # the daemon's EdgeConfig, for /api/config (edge.web)
+    started: float = field(default_factory=time.time)
 
 
 def readiness(pipeline: ServePipeline, publisher: Publisher) -> list[str]:
@@ -75,8 +78,9 @@ def build_app(parts: AppParts) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/{project}/{version}", _endpoint(route), methods=["POST", "GET"]),
     ]
+    routes += _web_routes(parts)  # before the v1 route, whose /{project}/{version} would take /api/...
+    routes.append(Route("/{project}/{version}", _endpoint(route), methods=["POST", "GET"]))
     return Starlette(routes=routes)
 
 
@@ -85,3 +89,14 @@ def _endpoint(route: V1Route) -> Callable[[Request], object]:
         return await route(request)
 
     return v1
+
+
+def _web_routes(parts: AppParts) -> list[Route]:
+    """The device endpoints of :mod:`edge.web`, for a pipeline that keeps its latest frames."""
+    from edge.pipeline.latest import LatestFrames
+    from edge.web.routes import WebParts, web_routes
+
+    if not isinstance(getattr(parts.pipeline, "latest", None), LatestFrames):
+        return []
+    web = WebParts(parts.keys, parts.pipeline, parts.publisher, parts.edge_config, parts.started)  # type: ignore[arg-type]
+    return web_routes(web)

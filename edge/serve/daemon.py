@@ -46,7 +46,9 @@ class DaemonServer:
         return self._mqtt.counters() if self._mqtt is not None else None
 
     def start(self, pipeline: ServePipeline, specs: Mapping[str, ModelSpec]) -> HttpServer:
-        self.server = HttpServer(self.http, pipeline, self.served(specs), self.publisher, self.registry)
+        self.server = HttpServer(
+            self.http, pipeline, self.served(specs), self.publisher, self.registry, edge_config=self._config
+        )
         self.server.start()
         return self.server
 

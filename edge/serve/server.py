@@ -32,9 +32,10 @@ class HttpServer:
         models: Mapping[str, ServedModel],
         publisher: Publisher,
         registry: CollectorRegistry,
+        edge_config: object | None = None,
     ) -> None:
         keys = config.resolve_keys()
-        app = build_app(AppParts(config, keys, pipeline, models, publisher, registry))
+        app = build_app(AppParts(config, keys, pipeline, models, publisher, registry, edge_config))
         self._config = config
         self._server = uvicorn.Server(
             uvicorn.Config(

@@ -51,3 +51,15 @@ def test_classifications_are_labelled() -> None:
     multi = {"image": image, "predictions": {"circle": {"confidence": 0.9, "class_id": 0}}, "predicted_classes": []}
     for doc in (single, multi):
         assert changed(annotate(BLANK, doc, "t"), BLANK)[30:60, 6:60].any()
+
+
+def test_boxes_off_leaves_the_box_out() -> None:
+    image = np.zeros((60, 80, 3), np.uint8)
+    doc = {
+        "image": {"width": 80, "height": 60},
+        "predictions": [{"x": 40, "y": 30, "width": 40, "height": 20, "class": "a", "class_id": 0, "confidence": 0.9}],
+    }
+    drawn = annotate(image, doc, labels=False)
+    assert drawn[20, 40].any()  # the box's top edge
+    bare = annotate(image, doc, labels=False, boxes=False)
+    assert not bare.any()

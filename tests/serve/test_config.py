@@ -47,6 +47,17 @@ def test_mistakes_are_one_line_each_with_the_key_path(section: str, error: str) 
     assert "sk-123" not in str(exc.value)
 
 
+def test_an_empty_streams_mapping_with_http_means_no_cameras() -> None:
+    config = parse_config(MODELS + "streams: {}\nhttp:\n")
+    assert config.streams == ()
+    assert config.http is not None
+
+
+def test_without_http_an_empty_streams_mapping_is_still_refused() -> None:
+    with pytest.raises(ConfigErrors, match="streams: required"):
+        parse_config(MODELS + "streams: {}\n")
+
+
 def test_without_http_streams_are_still_required() -> None:
     with pytest.raises(ConfigErrors, match="streams: required"):
         parse_config(MODELS)

@@ -1,0 +1,1 @@
+"""The device's own endpoints on the ``http:`` server: streams, status, config and pictures."""

@@ -1,0 +1,100 @@
+"""MJPEG: one encoder per stream and picture variant, shared by all its viewers.
+
+An encoder thread runs only while its variant has viewers: it draws and encodes each new
+complete frame once (at most ``max_fps``) and every viewer gets the same bytes. The number of
+viewers is bounded across all streams.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from edge.pipeline.latest import LatestFrames
+from edge.web.params import PictureParams
+from edge.web.picture import render_jpeg
+
+MAX_VIEWERS = 8
+MAX_FPS = 10.0
+BOUNDARY = "edgeframe"
+
+
+@dataclass(frozen=True)
+class Encoded:
+    frame: int
+    jpeg: bytes
+
+
+class _Encoder:
+    def __init__(self, latest: LatestFrames, stream: str, params: PictureParams, max_fps: float) -> None:
+        self._latest, self._stream, self._params, self._period = latest, stream, params, 1.0 / max_fps
+        self.viewers = 0
+        self.encoded = 0  # pictures encoded since start, for tests and stats
+        self.current: Encoded | None = None
+        self.changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"edge-mjpeg-{self._stream}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        stop = threading.Event()
+        while True:
+            with self.changed:
+                if self.viewers == 0:
+                    return
+            held = self._latest.get(self._stream)
+            if held is not None and (self.current is None or held.frame != self.current.frame):
+                jpeg = render_jpeg(held, self._params)
+                with self.changed:
+                    self.encoded += 1
+                    self.current = Encoded(held.frame, jpeg)
+                    self.changed.notify_all()
+            stop.wait(self._period)
+
+    def next(self, after: int, timeout: float) -> Encoded | None:
+        """The first picture of a frame other than ``after``, or None after ``timeout``."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.current is not None and self.current.frame != after, timeout)
+            return self.current if self.current is not None and self.current.frame != after else None
+
+
+class MjpegHub:
+    def __init__(self, latest: LatestFrames, max_viewers: int = MAX_VIEWERS, max_fps: float = MAX_FPS) -> None:
+        self._latest, self._max, self._fps = latest, max_viewers, max_fps
+        self._lock = threading.Lock()
+        self._encoders: dict[tuple[str, PictureParams], _Encoder] = {}
+
+    @property
+    def viewers(self) -> int:
+        with self._lock:
+            return sum(e.viewers for e in self._encoders.values())
+
+    @property
+    def encoders(self) -> int:
+        with self._lock:
+            return len(self._encoders)
+
+    def join(self, stream: str, params: PictureParams) -> _Encoder | None:
+        """The variant's encoder with one more viewer (started if new), or None when full."""
+        key = (stream, params)
+        with self._lock:
+            if sum(e.viewers for e in self._encoders.values()) >= self._max:
+                return None
+            encoder = self._encoders.get(key)
+            fresh = encoder is None
+            if encoder is None:
+                encoder = self._encoders[key] = _Encoder(self._latest, stream, params, self._fps)
+            with encoder.changed:
+                encoder.viewers += 1
+        if fresh:
+            encoder.start()
+        return encoder
+
+    def leave(self, stream: str, params: PictureParams, encoder: _Encoder) -> None:
+        with self._lock:
+            with encoder.changed:
+                encoder.viewers -= 1
+                if encoder.viewers == 0 and self._encoders.get((stream, params)) is encoder:
+                    del self._encoders[(stream, params)]  # its thread sees no viewer and ends

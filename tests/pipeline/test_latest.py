@@ -1,0 +1,66 @@
+"""The newest complete frame per stream, held by reference, a few frames deep."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge.messages import ResultMessage, ResultSource
+from edge.pipeline.latest import LatestFrames
+from edge.sources import Frame
+
+
+def _frame(seq: int) -> Frame:
+    return Frame("cam", seq, 1000.0 + seq, np.zeros((4, 6, 3), np.uint8), 0.0, 0.0)
+
+
+def _result(seq: int, model: str) -> ResultMessage:
+    return ResultMessage("cam", model, seq, 1000.0 + seq, ResultSource.LOCAL, {"image": {"width": 6, "height": 4}})
+
+
+def test_a_frame_counts_once_every_model_answered() -> None:
+    latest = LatestFrames()
+    latest.offer(_frame(0), ("a", "b"))
+    latest.result(_result(0, "a"))
+    assert latest.get("cam") is None  # b has not answered
+    latest.result(_result(0, "b"))
+    held = latest.get("cam")
+    assert held is not None and held.frame == 0 and set(held.documents()) == {"a", "b"}
+
+
+def test_the_image_is_held_by_reference_not_copied() -> None:
+    latest, frame = LatestFrames(), _frame(3)
+    latest.offer(frame, ("a",))
+    latest.result(_result(3, "a"))
+    held = latest.get("cam")
+    assert held is not None and held.image is frame.image
+
+
+def test_only_the_last_frames_are_kept_and_older_ones_can_be_asked_for() -> None:
+    latest = LatestFrames(keep=3)
+    for seq in range(5):
+        latest.offer(_frame(seq), ("a",))
+        latest.result(_result(seq, "a"))
+    newest = latest.get("cam")
+    assert newest is not None and newest.frame == 4
+    older = latest.get("cam", 2)
+    assert older is not None and older.frame == 2
+    assert latest.get("cam", 1) is None
+    assert latest.get("other") is None
+
+
+def test_a_late_result_of_an_older_frame_does_not_go_back_in_time() -> None:
+    latest = LatestFrames()
+    for seq in (0, 1):
+        latest.offer(_frame(seq), ("a",))
+    latest.result(_result(1, "a"))
+    latest.result(_result(0, "a"))
+    held = latest.get("cam")
+    assert held is not None and held.frame == 1
+
+
+def test_a_forgotten_stream_holds_nothing() -> None:
+    latest = LatestFrames()
+    latest.offer(_frame(0), ("a",))
+    latest.result(_result(0, "a"))
+    latest.forget("cam")
+    assert latest.get("cam") is None and latest.get("cam", 0) is None
