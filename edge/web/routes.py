@@ -14,9 +14,9 @@ from starlette.routing import Route
 
 from edge.messages import StatsSnapshot
 from edge.pipeline.latest import LatestFrame, LatestFrames
+from edge.serve.auth import authorized
 from edge.serve.metrics import Publisher
 from edge.serve.routes import UNAUTHORIZED, json_response, message
-from edge.web.auth import authorized
 from edge.web.mjpeg import BOUNDARY, MjpegHub
 from edge.web.params import PictureParamError, parse_picture
 from edge.web.picture import render_jpeg

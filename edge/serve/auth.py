@@ -1,4 +1,4 @@
-"""The server's ``api_keys``, checked as the v1 route checks them: ``?api_key=`` or a bearer token."""
+"""The server's ``api_keys``, for the v1 route and the /api routes alike: ``?api_key=`` or a bearer token."""
 
 from __future__ import annotations
 
