@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -21,6 +20,7 @@ from starlette.responses import Response
 
 from edge.demo.annotate import annotate
 from edge.errors import EdgeError
+from edge.jsonfast import dumps_bytes
 from edge.pipeline.request import RequestRefused
 from edge.serve.config import MAX_BODY
 from edge.serve.inputs import Image, InputError, from_body, from_url
@@ -142,7 +142,7 @@ def _annotated_jpeg(image: Image, doc: dict[str, Any], params: RouteParams) -> b
 
 
 def json_response(status: int, doc: Any, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    body = dumps_bytes(doc)
     return Response(body, status, headers, media_type="application/json")
 
 
