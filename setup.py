@@ -19,6 +19,7 @@ setup(
     install_requires=[
         "numpy>=1.24",
         "onnx>=1.15",
+        "orjson>=3.9",  # edge/jsonfast.py: every published document; wheels for aarch64, no numpy
         "paho-mqtt>=2.0",
         "pyyaml>=6.0",
     ],

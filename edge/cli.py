@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from edge import __version__
 from edge.errors import EdgeError
+from edge.jsonfast import dumps_bytes
 from edge.logs import error_line, setup_logging
 
 log = logging.getLogger("edge")
@@ -56,7 +57,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             doc = model.predict([image], params)[0].to_v1()
-            sys.stdout.write(json.dumps(doc, separators=(",", ":")) + "\n")
+            sys.stdout.write(dumps_bytes(doc, allow_nan=True).decode("utf-8") + "\n")
             sys.stdout.flush()
     return 1 if failed else 0
 

@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.backends.threads import usable_cores
-from edge.bench_cases import crowd_files
-from edge.bench_multi import _LatencySink, _percentile
+from edge.bench.cases import crowd_files
+from edge.bench.multi import _LatencySink, _percentile
 
 
 def measure(

@@ -127,13 +127,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _bench_arguments(p: argparse.ArgumentParser) -> None:
-    from edge.bench import add_arguments  # argparse only: edge.bench imports nothing heavy at top
+    from edge.bench.cli import add_arguments  # argparse only: edge.bench.cli imports nothing heavy at top
 
     add_arguments(p)
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from edge.bench import bench_main
+    from edge.bench.cli import bench_main
 
     return bench_main(args)
 

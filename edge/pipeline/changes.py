@@ -21,14 +21,12 @@ from edge.pipeline.batches import BatchStats
 from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import DropHook, Inbox, ReplaceHook
 from edge.pipeline.latest import LatestFrames
+from edge.pipeline.plan import StreamPlan
 from edge.pipeline.stats import RouteCounts, StreamCounters
 from edge.pipeline.worker import ModelRunner, ModelWorker, WorkerProgress
 from edge.sources import Frame, Source
 from edge.sources.source import Opener
 from edge.tasks.params import InferenceParams
-
-if TYPE_CHECKING:
-    from edge.pipeline.core import StreamPlan
 
 log = logging.getLogger("edge.pipeline")
 

@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from edge.errors import EdgeError
 from edge.hosted.fallback import HostedFallback, HostedPlan
@@ -20,31 +19,14 @@ from edge.pipeline.fanout import Fanout
 from edge.pipeline.inbox import Inbox
 from edge.pipeline.latest import LatestFrames
 from edge.pipeline.outcomes import HostedOutcomes
+from edge.pipeline.plan import StreamPlan as StreamPlan  # re-exported: edge.config imports it from here
 from edge.pipeline.request import REQUEST_STREAM, InferenceRequest, RequestRefused
 from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
 from edge.pipeline.worker import ModelRunner, ModelWorker
-from edge.sources import Frame, Source, SourceSettings, SourceState, open_capture
+from edge.sources import Frame, Source, SourceState, open_capture
 from edge.sources.source import Opener
 
 log = logging.getLogger("edge.pipeline")
-
-
-@dataclass(frozen=True)
-class StreamPlan:
-    """A stream and the names of the models that run on each of its frames."""
-
-    source: SourceSettings
-    models: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        if not self.models:
-            raise EdgeError(f"stream {self.source.name}: list at least one model")
-        if len(set(self.models)) != len(self.models):
-            raise EdgeError(f"stream {self.source.name}: a model is listed twice in {list(self.models)}")
-
-    @property
-    def name(self) -> str:
-        return self.source.name
 
 
 class Pipeline(PipelineChanges):

@@ -30,7 +30,6 @@ restart; ``close()`` publishes ``offline`` itself (a clean disconnect cancels th
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import ssl
@@ -45,6 +44,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from edge.jsonfast import dumps_bytes
 from edge.messages import ModelNotice, ResultMessage, Sink, StatsSnapshot
 from edge.publish.config import ConfigError, MqttConfig, SpoolConfig, TlsConfig
 from edge.publish.spool import Spool, SpoolError
@@ -162,8 +162,8 @@ class MqttSink(Sink):
     def publish(self, message: ResultMessage) -> None:
         """Spool the result and return; never waits for the network."""
         try:
-            payload = json.dumps(message.to_payload(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            self._spool.append(self._topics.result(message.stream, message.model), payload.encode("utf-8"))
+            payload = dumps_bytes(message.to_payload())
+            self._spool.append(self._topics.result(message.stream, message.model), payload)
         except (ValueError, SpoolError) as exc:  # ValueError: NaN or infinity, which JSON cannot carry
             with self._cond:
                 self._rejected += 1
@@ -177,14 +177,14 @@ class MqttSink(Sink):
         """Stats go out only while connected, at QoS 0: a stale one is of no use later."""
         doc = stats.to_payload()
         doc["publisher"] = self.counters().to_payload()
-        data = json.dumps(_finite(doc), separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        data = dumps_bytes(_finite(doc))
         with self._cond:
             self._events.append(_Stats(data))
             self._cond.notify_all()
 
     def publish_notice(self, notice: ModelNotice) -> None:
         """A model's state change, retained on ``<prefix>/<device>/status/<model>`` at QoS 1."""
-        data = json.dumps(notice.to_payload(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        data = dumps_bytes(notice.to_payload(), allow_nan=True)
         topic = self._topics.model_status(notice.model)
         with self._cond:
             self._notices[topic] = data

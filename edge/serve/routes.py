@@ -4,7 +4,6 @@ answer with the v1 document (or the annotated JPEG), with the hosted API's error
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -22,6 +21,7 @@ from starlette.responses import Response
 from edge.demo.annotate import annotate
 from edge.errors import EdgeError
 from edge.imagebounds import DEFAULT_MAX_PIXELS
+from edge.jsonfast import dumps_bytes
 from edge.pipeline.request import RequestRefused
 from edge.serve.auth import authorized
 from edge.serve.config import DEFAULT_MAX_DECODES, MAX_BODY
@@ -138,7 +138,7 @@ def _annotated_jpeg(image: Image, doc: dict[str, Any], params: RouteParams) -> b
 
 
 def json_response(status: int, doc: Any, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    body = dumps_bytes(doc)
     return Response(body, status, headers, media_type="application/json")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bench_stages import STAGES, stage_profile
+from edge.bench.stages import STAGES, stage_profile
 from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 from edge.model import Model
 from tests.helpers import FIXTURE_MODELS

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edge.errors import EdgeError
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 CROWD_CLIP = "crowd-720p.mp4"
 CROWD_SEGMENT = "models/crowd-segment-n-640.onnx"
 CROWD_DETECT = "models/crowd-detect-n-640.onnx"
@@ -35,7 +35,7 @@ def crowd_files(folder: Path | None = None) -> tuple[Path, Path, Path]:
 def multi_main(args: argparse.Namespace, machine: str) -> int:
     """Two models on two live streams: the default thread budget against each ``threads:`` setting."""
     from edge.backends.threads import usable_cores
-    from edge.bench_multi import format_multi, multi_json, run_multi
+    from edge.bench.multi import format_multi, multi_json, run_multi
 
     if args.model and len(args.model) != 2:
         raise EdgeError("--multi takes two --model: detection first, then instance segmentation")

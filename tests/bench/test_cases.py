@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bench_cases import CROWD_CLIP, CROWD_DETECT, CROWD_SEGMENT, crowd_files, crowd_inputs, multi_main
+from edge.bench.cases import CROWD_CLIP, CROWD_DETECT, CROWD_SEGMENT, crowd_files, crowd_inputs, multi_main
 from edge.errors import EdgeError
 
 

@@ -145,7 +145,7 @@ class MultiReport:
 def _run_child(
     detect: Path, segment: Path, clip: Path, threads: int | None, warmup: float, duration: float
 ) -> MultiRun:
-    cmd = [sys.executable, "-m", "edge.bench_multi", "--detect", str(detect), "--segment", str(segment)]
+    cmd = [sys.executable, "-m", "edge.bench.multi", "--detect", str(detect), "--segment", str(segment)]
     cmd += ["--clip", str(clip), "--warmup", str(warmup), "--duration", str(duration)]
     if threads is not None:
         cmd += ["--threads", str(threads)]
@@ -209,7 +209,7 @@ def multi_json(report: MultiReport) -> list[list[dict[str, object]]]:
 
 
 def _child() -> int:
-    ap = argparse.ArgumentParser(prog="python -m edge.bench_multi")
+    ap = argparse.ArgumentParser(prog="python -m edge.bench.multi")
     ap.add_argument("--detect", required=True)
     ap.add_argument("--segment", required=True)
     ap.add_argument("--clip", required=True)

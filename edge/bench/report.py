@@ -69,7 +69,7 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
             stages = ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items())
             lines.append(f"  {m.model} x{m.streams}: {stages}")
     if any(m.kind == "loop" and m.stages_ms for m in results):
-        lines += ["", "per-stage mean ms per frame, one thread, step by step (see edge/bench_stages.py):"]
+        lines += ["", "per-stage mean ms per frame, one thread, step by step (see edge/bench/stages.py):"]
         for m in results:
             if m.kind == "loop" and m.stages_ms:
                 lines.append(f"  {m.model}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items()))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bench_multi import DETECT, SEGMENT, ModelFigures, MultiReport, MultiRun, format_multi, run_multi
+from edge.bench.multi import DETECT, SEGMENT, ModelFigures, MultiReport, MultiRun, format_multi, run_multi
 from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 from tests.helpers import FIXTURE_MODELS
 

@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge.bench_cases import add_case_arguments
-from edge.bench_report import Measurement, format_report, machine_description
+from edge.bench.cases import add_case_arguments
+from edge.bench.report import Measurement, format_report, machine_description
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, Sink
 
@@ -239,7 +239,7 @@ class _Pairs:
 def _alternate(
     raw: Any, model: Any, instances: int, clip: Path, streams: int, frames: int, repeat: int, pipelined: bool
 ) -> _Pairs:
-    from edge.bench_stages import stage_profile
+    from edge.bench.stages import stage_profile
     from edge.preprocess import preprocess
 
     batch, _ = preprocess([_first_frame(clip)], model.spec.preprocess)
@@ -390,12 +390,12 @@ def run_bench(
 
 
 def default_models() -> list[Path]:
-    root = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "models"
+    root = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "models"
     return [p for p in (root / "shapes-detect.onnx", root / "shapes-segment.onnx") if p.is_file()]
 
 
 def bench_main(args: argparse.Namespace) -> int:
-    from edge.bench_cases import crowd_inputs, multi_main
+    from edge.bench.cases import crowd_inputs, multi_main
     from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 
     if args.multi:
@@ -445,7 +445,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_case_arguments(p)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """``python -m edge.bench`` (edge/bench/__main__.py): the bench, or one of its child processes."""
     ap = argparse.ArgumentParser(prog="python -m edge.bench")
     add_arguments(ap)
     ap.add_argument("--child", action="store_true")

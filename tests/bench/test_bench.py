@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.bench import BenchOptions, format_report, larger_input, run_bench
-from edge.bench_stages import STAGES
+from edge.bench.cli import BenchOptions, larger_input, run_bench
+from edge.bench.report import format_report
+from edge.bench.stages import STAGES
 from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 from tests.helpers import FIXTURE_MODELS
 
