@@ -58,8 +58,8 @@ class ByteTracker:
         self.config = config or TrackerConfig()
         self._next_id = next_id  # persisted by the caller so ids continue after a restart
         self._tracks: list[Track] = []
-        self._mean = np.zeros((0, 8))
-        self._cov = np.zeros((0, 8, 8))
+        self._mean: npt.NDArray[np.float64] = np.zeros((0, 8))
+        self._cov: npt.NDArray[np.float64] = np.zeros((0, 8, 8))
         self._last_ts: float | None = None
 
     @property

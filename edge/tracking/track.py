@@ -6,6 +6,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,16 @@ class Track:
     def confirmed(self) -> bool:
         return self.tracker_id >= 0
 
-    def observe(self, ts: float, xyxy: np.ndarray, class_id: int, score: float, window_s: float, frac: float) -> None:
+    def observe(
+        self, ts: float, xyxy: npt.NDArray[np.float64], class_id: int, score: float, window_s: float, frac: float
+    ) -> None:
         self.last_seen = ts
         self.hits += 1
         self.best_score = max(self.best_score, score)
         self.votes[class_id] += 1
         self.record(ts, xyxy, window_s, frac)
 
-    def record(self, ts: float, xyxy: np.ndarray, window_s: float, frac: float) -> None:
+    def record(self, ts: float, xyxy: npt.NDArray[np.float64], window_s: float, frac: float) -> None:
         x1, y1, x2, y2 = xyxy.tolist()
         self.history.append((ts, (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)))
         # Keep one observation older than the window so the span check can tell "long enough".
