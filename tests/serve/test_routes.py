@@ -7,7 +7,6 @@ import http.client
 import http.server
 import json
 import logging
-import threading
 from collections.abc import Iterator
 
 import cv2
@@ -17,6 +16,7 @@ import pytest
 from edge.imageio import read_image
 from edge.model import Model
 from edge.tasks.params import InferenceParams
+from tests.local_http import LocalServer
 from tests.serve.helpers import DETECT, IMAGE, Served, multipart, request, serve, without_ids
 
 KEY_VAR = "EDGE_TEST_SERVE_KEY"
@@ -54,10 +54,9 @@ def image_server() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    server = LocalServer(Handler)
+    yield server.url
+    server.close()
 
 
 def expected(confidence: float = 0.4) -> dict[str, object]:

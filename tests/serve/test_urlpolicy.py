@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from edge.config import ConfigError
 from edge.serve.inputs import InputError, from_url
 from edge.serve.urlpolicy import UrlPolicy, UrlRefused
+from tests.local_http import LocalServer
 from tests.serve.helpers import DETECT, IMAGE, request, serve
 
 SECRET = b"internal-service-says-hello"
@@ -36,10 +36,9 @@ def site() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    server = LocalServer(Handler)
+    yield server.url
+    server.close()
 
 
 CHECKS = {
