@@ -50,6 +50,9 @@ _MODEL_KEYS = (
     "tensorrt",
     "hosted",
     "model_id",
+    "mask_decode_mode",
+    "tradeoff_factor",
+    "response_mask_format",
 )
 _STREAM_KEYS = (
     "uri",
@@ -238,6 +241,9 @@ def _model(name: str, data: object, base: Path, roboflow: RoboflowConfig) -> Mod
             overlap=_number(d, "overlap", where, 0.3) or 0.0,
             max_detections=get_int(d, "max_detections", where, 300, 0, 100_000),
             keypoint_confidence=_number(d, "keypoint_confidence", where, 0.0) or 0.0,
+            mask_decode_mode=get_str(d, "mask_decode_mode", where, "accurate") or "accurate",
+            tradeoff_factor=_number(d, "tradeoff_factor", where, 0.0) or 0.0,
+            response_mask_format=get_str(d, "response_mask_format", where, "polygon") or "polygon",
         )
     except ConfigError:
         raise

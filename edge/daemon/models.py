@@ -29,8 +29,10 @@ from edge.errors import BackendUnavailable, EdgeError
 from edge.hosted.fallback import HostedPlan, client_for
 from edge.model import Model
 from edge.models import ModelSpec, load_spec
+from edge.models.spec import Task
 from edge.pipeline import ModelRunner
 from edge.roboflow.daemon import ensure_package, warn_if_classes_differ
+from edge.tasks.params import InferenceParams
 
 log = logging.getLogger("edge.daemon")
 
@@ -236,6 +238,9 @@ class ModelLoader:
                 m.instances,
                 model.backend.name,
             )
+        if model.spec.task is not Task.INSTANCE_SEGMENTATION and _mask_options_set(m.params):
+            # As the hosted API does: the mask options are read by instance segmentation only.
+            log.warning("model %s: the mask options apply to instance segmentation models only; ignored", m.name)
         at_once = f", {instances} instances" if instances > 1 else ""
         log.info("model %s: %s %s on %s%s", m.name, model.spec.task.value, m.path.name, model.backend.name, at_once)
         self._forget(m.name)
@@ -297,3 +302,12 @@ def hosted_plans(
             warn_if_classes_differ(m.name, spec.class_names, h.model_id, m.roboflow, key)
         log.info("model %s: hosted fallback %s for %s; %s", m.name, client.where, ", ".join(sorted(h.when)), h.limits())
     return plans
+
+
+def _mask_options_set(params: InferenceParams) -> bool:
+    default = InferenceParams()
+    return (params.mask_decode_mode, params.tradeoff_factor, params.response_mask_format) != (
+        default.mask_decode_mode,
+        default.tradeoff_factor,
+        default.response_mask_format,
+    )

@@ -1,7 +1,11 @@
 """The v1 route's query parameters (spec section 1.3), with the hosted API's scale rules.
 
 Unknown parameters are ignored, as the hosted API does; a known one with a wrong value is a
-:class:`ParamError`, answered 422 with FastAPI's ``detail`` shape like the real server.
+:class:`ParamError`, answered 422 with FastAPI's ``detail`` shape like the real server. The
+mask options follow Roboflow's server (roboflow/inference ``legacy_infer_from_request``): a
+``response_mask_format`` other than polygon/rle or a ``tradeoff_factor`` that is no number is a
+422 whatever the model; ``mask_decode_mode`` and the factor's range are checked for instance
+segmentation models only (others ignore both), and a bad one is a 400 with the server's message.
 """
 
 from __future__ import annotations
@@ -10,18 +14,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from edge.errors import EdgeError
-from edge.tasks.params import InferenceParams
+from edge.tasks.params import MASK_FORMATS, InferenceParams
 
 FORMATS = ("json", "image", "image_and_json")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 
 
+MASK_DECODE_MESSAGE = (
+    "Invalid mask decode argument sent. tradeoff_factor must be in [0.0, 1.0], "
+    "mask_decode_mode: must be one of ['accurate', 'fast', 'tradeoff']"
+)
+
+
 class ParamError(EdgeError):
-    def __init__(self, name: str, message: str) -> None:
+    """``status`` 422: answered with FastAPI's ``detail``; 400: with ``{"message": detail}``."""
+
+    def __init__(self, name: str, message: str, status: int = 422) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
         self.detail = message
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -66,7 +79,25 @@ def _bool(query: Mapping[str, str], name: str, default: bool) -> bool:
     raise ParamError(name, f"true or false, got {text[:40]!r}")
 
 
-def parse_params(query: Mapping[str, str]) -> RouteParams:
+def _mask_options(query: Mapping[str, str], segmentation: bool) -> tuple[str, float, str]:
+    """(mask_decode_mode, tradeoff_factor, response_mask_format); the defaults for other tasks."""
+    mask_format = query.get("response_mask_format", "polygon")
+    if mask_format not in MASK_FORMATS:  # a Literal query parameter on the server: 422 for any task
+        raise ParamError("response_mask_format", f"Input should be 'polygon' or 'rle', got {mask_format[:40]!r}")
+    factor = _float(query, "tradeoff_factor", 0.0)
+    mode = query.get("mask_decode_mode", "accurate")
+    if not segmentation:
+        return "accurate", 0.0, "polygon"
+    if mode not in ("accurate", "fast", "tradeoff") or (mode == "tradeoff" and not 0.0 <= factor <= 1.0):
+        raise ParamError("mask_decode_mode", MASK_DECODE_MESSAGE, 400)
+    # The server reads the factor in tradeoff mode only, so out of range elsewhere is no error.
+    return mode, factor if mode == "tradeoff" else 0.0, mask_format
+
+
+def parse_params(query: Mapping[str, str], segmentation: bool = True) -> RouteParams:
+    """``segmentation``: the model is an instance segmentation one, the only task that reads
+    the mask options."""
+    mode, factor, mask_format = _mask_options(query, segmentation)
     fmt = (query.get("format") or "json").lower()
     if fmt not in FORMATS:
         raise ParamError("format", f"one of {', '.join(FORMATS)}, got {fmt[:40]!r}")
@@ -79,6 +110,9 @@ def parse_params(query: Mapping[str, str]) -> RouteParams:
             overlap=_float(query, "overlap", 0.3),
             max_detections=_int(query, "max_detections", 300, 0, 100_000),
             keypoint_confidence=_float(query, "keypoint_confidence", 0.0),
+            mask_decode_mode=mode,
+            tradeoff_factor=factor,
+            response_mask_format=mask_format,
         )
     except ParamError:
         raise

@@ -22,6 +22,7 @@ from edge.demo.annotate import annotate
 from edge.errors import EdgeError
 from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.jsonfast import dumps_bytes
+from edge.models.spec import Task
 from edge.pipeline.request import RequestRefused
 from edge.serve.auth import authorized
 from edge.serve.config import DEFAULT_MAX_DECODES, MAX_BODY
@@ -64,11 +65,13 @@ class V1Route:
         if served is None:
             return message(404, NOT_FOUND)
         try:
-            params = parse_params(request.query_params)
+            params = parse_params(request.query_params, served.task is Task.INSTANCE_SEGMENTATION)
             image = await self._image(request)
             started = time.perf_counter()
             result = await self.submitter.infer(served.name, image, params.inference)
         except ParamError as exc:
+            if exc.status != 422:  # the server's own checks answer with a message, not FastAPI's detail
+                return message(exc.status, exc.detail)
             detail = [{"loc": ["query", exc.name], "msg": exc.detail, "type": "value_error"}]
             return json_response(422, {"detail": detail})
         except InputError as exc:
