@@ -14,8 +14,10 @@ from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.detection import Detections, select
 from edge.tasks.mask_crops import MaskCrops
+from edge.tasks.mask_modes import GridMasks, grid_masks_from_protos
 from edge.tasks.masks import mask_crops_from_protos
-from edge.tasks.params import InferenceParams
+from edge.tasks.params import InferenceParams, MaskFormat
+from edge.tasks.rle import add_rle, crops_from_v1
 from edge.tasks.v1 import ImageSize, envelope
 
 
@@ -25,6 +27,9 @@ class InstanceSegmentation(Detections):
     the frame only. :meth:`full_masks` (or ``masks``) builds the (n, H, W) stack on demand."""
 
     mask_crops: MaskCrops = field(default_factory=lambda: MaskCrops.empty(1, 1))
+    # fast / tradeoff decoding: the masks on their coarser grid, where the outlines are traced.
+    grid: GridMasks | None = field(default=None, compare=False)
+    mask_format: MaskFormat = "polygon"  # what to_v1 sends: points, or a COCO rle
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -45,14 +50,17 @@ class InstanceSegmentation(Detections):
         return self.mask_crops.full()
 
     def polygons(self) -> list[npt.NDArray[np.float64]]:
-        return self.mask_crops.polygons()
+        return self.grid.polygons() if self.grid is not None else self.mask_crops.polygons()
 
     def to_v1(self, inference_id: str | None = None, time: float | None = None) -> dict[str, Any]:
         doc = envelope(self.image, inference_id, time)
         items = self._items()
-        for item, poly in zip(items, self.polygons()):
-            item["points"] = _points(poly)
-            item["mask_format"] = "polygon"
+        if self.mask_format == "rle":
+            add_rle(items, self.mask_crops)
+        else:
+            for item, poly in zip(items, self.polygons()):
+                item["points"] = _points(poly)
+                item["mask_format"] = "polygon"
         doc["predictions"] = items
         return doc
 
@@ -60,6 +68,8 @@ class InstanceSegmentation(Detections):
     def from_v1(cls, doc: Mapping[str, Any], class_names: tuple[str, ...] | None = None) -> InstanceSegmentation:
         preds, fields = cls._parse_common(doc, class_names)
         size: ImageSize = fields["image"]
+        if any("rle" in p for p in preds):
+            return cls(**fields, mask_crops=crops_from_v1(preds, size.width, size.height), mask_format="rle")
         polys = [
             np.array([[q["x"], q["y"]] for q in p.get("points", [])], dtype=np.float64).reshape(-1, 2) for p in preds
         ]
@@ -78,7 +88,13 @@ def decode_instance_segmentation(
     m = protos.shape[0]
     c = select(pred, nc, params)
     xyxy = geometry.boxes_to_source(c.xyxy_net)
-    crops = mask_crops_from_protos(c.rows[:, 4 + nc : 4 + nc + m], protos, geometry, xyxy, c.xyxy_net, mask_style)
+    coeffs, grid = c.rows[:, 4 + nc : 4 + nc + m], None
+    if params.mask_decode_mode == "accurate":
+        crops = mask_crops_from_protos(coeffs, protos, geometry, xyxy, c.xyxy_net, mask_style)
+    else:
+        mode, factor = params.mask_decode_mode, params.tradeoff_factor
+        grid = grid_masks_from_protos(coeffs, protos, geometry, xyxy, mode, factor, mask_style)
+        crops = grid.to_frame()
     return InstanceSegmentation(
         xyxy=xyxy,
         confidence=c.confidence,
@@ -86,6 +102,8 @@ def decode_instance_segmentation(
         class_names=class_names,
         image=ImageSize(geometry.src_w, geometry.src_h),
         mask_crops=crops,
+        grid=grid,
+        mask_format=params.response_mask_format,
     )
 
 

@@ -1,0 +1,225 @@
+"""The hosted API's ``fast`` and ``tradeoff`` mask decode modes: masks at a coarser grid.
+
+``accurate`` (:mod:`edge.tasks.masks`) resizes each instance's prototype map to the frame and
+traces its outline there. The other two modes, as Roboflow's inference server defines them
+(``process_mask_fast`` / ``process_mask_tradeoff`` in ``inference/core/utils/postprocess.py``),
+decode on a coarser *grid* and trace the outline on it:
+
+* ``fast``: the grid is the prototype map itself (160 x 160 cells for a 640 model): no
+  resize at all; the box is scaled to cells, the mask thresholded and traced there.
+* ``tradeoff``: the grid is ``int(p * (1 - f) + n * f)`` per axis, between the prototypes'
+  size ``p`` (f = 0, the same as ``fast``) and the network input's ``n`` (f = 1); the map is
+  resized bilinearly to it (``cv2.resize``'s taps, over the box's window only), cropped to the
+  box scaled to the grid, thresholded and traced.
+
+What edge does in its own way: the grid covers the image content only (the letterbox bars are
+cut off first, as ``accurate`` does), so a cell maps to the frame by an affine scale, and a
+traced vertex at cell centre ``g`` lands at frame pixel ``(g + 0.5) * W / grid_w - 0.5`` (the
+centre of the frame pixels that cell covers). Roboflow's code scales cell *indices* instead,
+which shifts its outlines up and left by about half a cell. The crop rule is accurate's
+Ultralytics one at grid scale (cell ``c`` is in when ``ceil(x0) <= c < ceil(x1)``, box in
+cells). The model's mask style picks what is thresholded: Ultralytics exports threshold the
+(resized) logits at 0, Roboflow packages the (resized) sigmoid at 0.5; without a resize both
+are the same cells.
+
+The outline stays the polygon of the grid's cells: a frame pixel belongs to the instance when
+its cell does (:meth:`GridMasks.to_frame`, what the RLE and every pixel consumer see), and the
+polygon runs through the centres of the boundary cells, so its fill is that mask less about half
+a cell along the outline (docs/daemon.md, "Mask decode modes", gives the measured IoU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.errors import EdgeError
+from edge.models.spec import MaskStyle
+from edge.preprocess import Geometry
+from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
+from edge.tasks.masks import _content_cells
+from edge.tasks.resample import AxisTaps, interpolate, linear_taps
+
+
+@dataclass(frozen=True)
+class GridMasks:
+    """n masks on a ``grid_w`` x ``grid_h`` grid laid over a ``width`` x ``height`` frame.
+
+    ``cells`` holds them as :class:`MaskCrops` do, with windows and sizes in grid cells.
+    """
+
+    cells: MaskCrops
+    width: int
+    height: int
+
+    @property
+    def grid_w(self) -> int:
+        return self.cells.width
+
+    @property
+    def grid_h(self) -> int:
+        return self.cells.height
+
+    def polygons(self) -> list[npt.NDArray[np.float64]]:
+        """One (k, 2) outline per mask in frame pixels, traced on the grid."""
+        traced = [
+            mask_to_polygon(c, (x0, y0)) for (x0, y0, _, _), c in zip(self.cells.windows.tolist(), self.cells.crops)
+        ]
+        return grid_outlines(traced, self.width / self.grid_w, self.height / self.grid_h)
+
+    def to_frame(self) -> MaskCrops:
+        """The masks at frame resolution: each frame pixel takes the cell it lies in."""
+        col_cell = _cell_of(self.width, self.grid_w)
+        row_cell = _cell_of(self.height, self.grid_h)
+        n = len(self.cells)
+        windows = np.zeros((n, 4), dtype=np.int64)
+        crops: list[npt.NDArray[np.bool_]] = []
+        for i, ((gx0, gy0, gx1, gy1), crop) in enumerate(zip(self.cells.windows.tolist(), self.cells.crops)):
+            x0, x1 = np.searchsorted(col_cell, [gx0, gx1], side="left").tolist()
+            y0, y1 = np.searchsorted(row_cell, [gy0, gy1], side="left").tolist()
+            windows[i] = (x0, y0, x1, y1)
+            if x1 <= x0 or y1 <= y0:
+                crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+                continue
+            # Frame pixels per cell along each axis: a repeat is a plain copy, no gather.
+            reps_x = np.bincount(col_cell[x0:x1] - gx0, minlength=gx1 - gx0)
+            reps_y = np.bincount(row_cell[y0:y1] - gy0, minlength=gy1 - gy0)
+            crops.append(np.repeat(np.repeat(crop, reps_y, axis=0), reps_x, axis=1))
+        return MaskCrops(windows, tuple(crops), self.width, self.height)
+
+
+def grid_size(geometry: Geometry, content_cells: tuple[int, int], mode: str, factor: float) -> tuple[int, int]:
+    """(grid_w, grid_h): the prototype cells over the content for ``fast``, a blend for ``tradeoff``."""
+    cw, ch = content_cells
+    if mode == "fast" or factor == 0.0:
+        return cw, ch
+    if mode != "tradeoff":
+        raise EdgeError(f"mask_decode_mode must be fast or tradeoff here, got {mode!r}")
+    x0, y0, x1, y1 = geometry.content_window()
+    # Roboflow's blend, int() as it truncates: int(proto * (1 - f) + input * f).
+    return max(1, int(cw * (1 - factor) + (x1 - x0) * factor)), max(1, int(ch * (1 - factor) + (y1 - y0) * factor))
+
+
+def grid_masks_from_protos(
+    coeffs: npt.NDArray[np.floating],
+    protos: npt.NDArray[np.floating],
+    geometry: Geometry,
+    xyxy: npt.NDArray[np.floating],
+    mode: str,
+    factor: float = 0.0,
+    style: MaskStyle = MaskStyle.ULTRALYTICS,
+) -> GridMasks:
+    """One grid mask per instance. ``coeffs`` (n, M), ``protos`` (M, h, w), ``xyxy`` (n, 4)
+    boxes in frame pixels."""
+    W, H = geometry.src_w, geometry.src_h
+    _, ph, pw = protos.shape
+    cx0, cy0, cx1, cy1 = _content_cells(geometry, ph, pw, style)
+    gw, gh = grid_size(geometry, (cx1 - cx0, cy1 - cy0), mode, factor)
+    n = len(coeffs)
+    if n == 0:
+        return GridMasks(MaskCrops.empty(gw, gh), W, H)
+    content = np.asarray(protos, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
+    resized = (gw, gh) != (cx1 - cx0, cy1 - cy0)
+    rows, cols = linear_taps(cy1 - cy0, gh), linear_taps(cx1 - cx0, gw)
+    # Cell (c, r) is inside the box when ceil(x0) <= c < ceil(x1), the box scaled to cells.
+    scale = np.array([gw / W, gh / H, gw / W, gh / H])
+    win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64) * scale), 0, [gw, gh, gw, gh]).astype(np.int64)
+    win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
+    coeffs32 = np.asarray(coeffs, dtype=np.float32)
+    crops: list[npt.NDArray[np.bool_]] = []
+    for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+        elif not resized:
+            window = content[:, y0:y1, x0:x1]
+            logits = (coeffs32[i] @ window.reshape(len(window), -1)).reshape(y1 - y0, x1 - x0)
+            crops.append(logits > 0.0)
+        else:
+            crops.append(_resized_crop(coeffs32[i], content, rows.window(y0, y1), cols.window(x0, x1), style))
+    return GridMasks(MaskCrops(win, tuple(crops), gw, gh), W, H)
+
+
+def _resized_crop(
+    coeff: npt.NDArray[np.float32], content: npt.NDArray[np.float32], rows: AxisTaps, cols: AxisTaps, style: MaskStyle
+) -> npt.NDArray[np.bool_]:
+    """One instance's mask over its window of the resized grid, from the cells it reads."""
+    r0, r1 = rows.source_span()
+    c0, c1 = cols.source_span()
+    window = content[:, r0:r1, c0:c1]
+    logits = (coeff @ window.reshape(len(window), -1)).reshape(r1 - r0, c1 - c0)
+    rs, cs = rows.shifted(r0), cols.shifted(c0)
+    if style is MaskStyle.ROBOFLOW:  # Roboflow resizes the sigmoid, then keeps > 0.5
+        probs = (np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))).astype(np.float32)
+        return interpolate(probs, rs, cs) > 0.5
+    return interpolate(logits, rs, cs) > 0.0
+
+
+def _cell_of(length: int, cells: int) -> npt.NDArray[np.int64]:
+    """The grid cell each of ``length`` frame pixels lies in (its centre's cell)."""
+    at = np.floor((np.arange(length, dtype=np.float64) + 0.5) * (cells / length)).astype(np.int64)
+    return np.minimum(at, cells - 1)
+
+
+def grid_outlines(polys: list[npt.NDArray[np.float64]], sx: float, sy: float) -> list[npt.NDArray[np.float64]]:
+    """Cell-centre contours (grid cells) to outlines in frame pixels, all instances at once.
+
+    A contour traced on the grid runs through the centres of its boundary cells, half a cell
+    inside the cells' edge. Each edge is moved out to where the cells end (0.5 cell for
+    horizontal and vertical edges; 0.5 / sqrt(2) for diagonal ones, where the cells' staircase
+    lies on average), less half a frame pixel so the outline runs through the boundary
+    pixels' centres as an ``accurate`` one does; vertices go where the moved edges meet. A
+    contour that turns back on itself (a one-cell-wide spur) gets a square cap, a single cell
+    a square.
+    """
+    lens = np.array([len(p) for p in polys], dtype=np.int64)
+    out: list[npt.NDArray[np.float64]] = [np.zeros((0, 2)) for _ in polys]
+    if not lens.any():
+        return out
+    keep = np.flatnonzero(lens)
+    P = np.concatenate([polys[i] for i in keep]).astype(np.float64)
+    k = lens[keep]
+    start = np.repeat(np.cumsum(k) - k, k)
+    end = start + np.repeat(k, k)
+    idx = np.arange(len(P))
+    nxt = np.where(idx + 1 < end, idx + 1, start)
+    prv = np.where(idx > start, idx - 1, end - 1)
+    cap = 0.5 - 0.5 / ((sx + sy) / 2)  # half a cell less half a frame pixel, in cells
+    # Orientation of each contour (shoelace); a flat one (a line of cells) either way.
+    cross_z = P[:, 0] * P[nxt, 1] - P[nxt, 0] * P[:, 1]
+    area = np.add.reduceat(cross_z, np.cumsum(k) - k)
+    side = np.repeat(np.where(area < 0, -1.0, 1.0), k)
+    d = P[nxt] - P  # edge i runs from vertex i to the next
+    length = np.hypot(d[:, 0], d[:, 1])
+    u = d / np.maximum(length, 1e-12)[:, None]
+    normal = np.stack([u[:, 1], -u[:, 0]], axis=1) * side[:, None]  # outward
+    diagonal = np.abs(np.abs(d[:, 0]) - np.abs(d[:, 1])) < 1e-9
+    offset = np.where(diagonal, 0.5 / np.sqrt(2.0), 0.5) - 0.5 / ((sx + sy) / 2)
+    n_in, n_out, o_in, o_out = normal[prv], normal, offset[prv], offset
+    det = n_in[:, 0] * n_out[:, 1] - n_in[:, 1] * n_out[:, 0]
+    turn = np.abs(det) > 1e-9
+    safe = np.where(turn, det, 1.0)
+    dx = (o_in * n_out[:, 1] - o_out * n_in[:, 1]) / safe
+    dy = (n_in[:, 0] * o_out - n_out[:, 0] * o_in) / safe
+    moved = P + np.where(turn[:, None], np.stack([dx, dy], axis=1), n_out * o_out[:, None])
+    back = ~turn & ((n_in * n_out).sum(axis=1) < 0)  # the contour turns back: cap it
+    single = np.repeat(k == 1, k)
+    reps = np.where(single, 4, np.where(back, 2, 1))
+    at = np.repeat(idx, reps)
+    res = moved[at]
+    first = np.concatenate([[0], np.cumsum(reps)[:-1]])
+    if back.any():
+        b = np.flatnonzero(back & ~single)
+        ahead = u[prv[b]] * cap  # carry on past the spur's tip by the cap
+        res[first[b]] = P[b] + n_in[b] * o_in[b, None] + ahead
+        res[first[b] + 1] = P[b] + n_out[b] * o_out[b, None] + ahead
+    if single.any():
+        s = np.flatnonzero(single)
+        corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64) * cap
+        res[(first[s, None] + np.arange(4)).ravel()] = (P[s, None, :] + corners[None]).reshape(-1, 2)
+    res = (res + 0.5) * [sx, sy] - 0.5
+    bounds = np.cumsum(np.add.reduceat(reps, np.cumsum(k) - k))
+    for i, chunk in zip(keep.tolist(), np.split(res, bounds[:-1])):
+        out[i] = chunk
+    return out

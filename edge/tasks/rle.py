@@ -1,0 +1,181 @@
+"""COCO run-length encoding of instance masks, as pycocotools writes it, without pycocotools.
+
+A COCO RLE describes a whole ``H x W`` frame: ``counts`` are the lengths of alternating runs of
+0s and 1s (0s first, so the first count may be 0) over the frame flattened **column-major**
+(down each column, then the next column). The compressed string form (pycocotools'
+``rleToString``) stores each count, from the fourth on as the difference to the count two
+before, in groups of 5 bits, least significant first, each group + 48 as one ASCII character,
+bit 0x20 meaning "another group follows" and bit 0x10 of the last group the sign.
+
+The hosted API sends ``rle: {"size": [H, W], "counts": "<that string>"}`` (its
+``inference_models`` path encodes with pycocotools). Here a mask is encoded from its box-local
+crop (:class:`~edge.tasks.mask_crops.MaskCrops`): the runs are the crop's column transitions
+shifted by the crop's offset, so the cost follows the box, not the frame; decoding gives a
+crop again. Both are vectorised (no per-character Python loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.errors import EdgeError
+from edge.tasks.mask_crops import MaskCrops
+
+_GROUP_BITS = 5
+_MAX_GROUPS = 13  # 64-bit counts: ceil(64 / 5)
+
+
+@dataclass(frozen=True)
+class Rle:
+    """One mask as COCO RLE: ``counts`` over the ``height`` x ``width`` frame, column-major."""
+
+    height: int
+    width: int
+    counts: npt.NDArray[np.int64]
+
+    def to_v1(self) -> dict[str, Any]:
+        return {"size": [int(self.height), int(self.width)], "counts": counts_to_string(self.counts)}
+
+    @classmethod
+    def from_v1(cls, rle: object) -> Rle:
+        """From the v1 item's ``rle``: compressed (a string) or uncompressed (a list) counts."""
+        if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
+            raise EdgeError('a v1 rle must be {"size": [H, W], "counts": "..."}')
+        size = rle["size"]
+        if not isinstance(size, (list, tuple)) or len(size) != 2:
+            raise EdgeError(f"a v1 rle's size must be [H, W], got {size!r}")
+        h, w = int(size[0]), int(size[1])
+        raw = rle["counts"]
+        if isinstance(raw, (str, bytes)):
+            counts = counts_from_string(raw if isinstance(raw, bytes) else raw.encode("ascii", "replace"))
+        elif isinstance(raw, list):
+            counts = np.asarray(raw, dtype=np.int64)
+        else:
+            raise EdgeError("a v1 rle's counts must be a string or a list of run lengths")
+        if (counts < 0).any() or int(counts.sum()) != h * w:
+            raise EdgeError(f"a v1 rle's runs must add up to its {h}x{w} frame, got {int(counts.sum())} pixels")
+        return cls(h, w, counts)
+
+
+def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, height: int) -> Rle:
+    """The RLE of a ``width`` x ``height`` frame that is ``crop`` at (x0, y0) and 0 elsewhere."""
+    h, w = crop.shape
+    if not crop.any():
+        return Rle(height, width, np.array([width * height], dtype=np.int64))
+    padded = np.zeros((w, h + 2), dtype=np.int8)
+    padded[:, 1:-1] = crop.T
+    # +1 where a run of 1s starts down a column, -1 one past where it ends: (column, row) pairs
+    # in column-major order, so starts and ends alternate.
+    cols, rows = np.nonzero(np.diff(padded, axis=1))
+    bounds = (cols.astype(np.int64) + x0) * height + y0 + rows
+    if y0 == 0 and h == height and len(bounds) > 2:
+        # A run down to the bottom of one column and one from the top of the next are one run
+        # in the frame's column-major order: drop the end/start pair between them.
+        joined = np.flatnonzero(bounds[1:-1:2] == bounds[2::2])
+        if len(joined):
+            bounds = np.delete(bounds, np.concatenate([2 * joined + 1, 2 * joined + 2]))
+    counts = np.diff(bounds, prepend=0, append=width * height)
+    if counts[-1] == 0:  # the frame ends inside a run of 1s: no trailing run of 0s
+        counts = counts[:-1]
+    return Rle(height, width, counts)
+
+
+def decode_crop(rle: Rle) -> tuple[tuple[int, int, int, int], npt.NDArray[np.bool_]]:
+    """The (x0, y0, x1, y1) window holding the mask's set pixels, and the mask inside it."""
+    H = rle.height
+    ends = np.cumsum(rle.counts)
+    starts = ends - rle.counts
+    ones = slice(1, None, 2)
+    s, e = starts[ones], ends[ones]
+    keep = e > s
+    s, e = s[keep], e[keep]
+    if not len(s):
+        return (0, 0, 0, 0), np.zeros((0, 0), dtype=bool)
+    c0, c1 = int(s[0] // H), int((e[-1] - 1) // H) + 1
+    across = (s // H) != ((e - 1) // H)  # a run that wraps into the next column covers rows 0..H
+    r0 = 0 if across.any() else int((s % H).min())
+    r1 = H if across.any() else int(((e - 1) % H).max()) + 1
+    flat = np.zeros((c1 - c0) * H + 1, dtype=np.int8)
+    np.add.at(flat, s - c0 * H, 1)
+    np.add.at(flat, e - c0 * H, -1)
+    columns = np.cumsum(flat[:-1], dtype=np.int8).reshape(c1 - c0, H)
+    crop = np.ascontiguousarray(columns[:, r0:r1].T > 0)
+    return (c0, r0, c1, r1), crop
+
+
+def counts_to_string(counts: npt.NDArray[np.int64]) -> str:
+    """pycocotools' ``rleToString``: the compressed form of ``counts``."""
+    x = np.asarray(counts, dtype=np.int64).copy()
+    if len(x) > 3:
+        x[3:] -= np.asarray(counts, dtype=np.int64)[1:-2]
+    # Groups needed: the fewest k such that x fits in 5k bits of two's complement, i.e. one
+    # more than the number of thresholds 2**(5j - 1), j >= 1, that |x| (or ~x if negative) reaches.
+    magnitude = np.where(x < 0, ~x, x)
+    thresholds = np.int64(1) << (_GROUP_BITS * np.arange(1, _MAX_GROUPS, dtype=np.int64) - 1)
+    groups = 1 + (magnitude[:, None] >= thresholds[None, :]).sum(axis=1)
+    shifts = np.arange(_MAX_GROUPS, dtype=np.int64) * _GROUP_BITS
+    chunks = (x[:, None] >> shifts[None, :]) & 0x1F
+    index = np.arange(_MAX_GROUPS)[None, :]
+    chunks |= np.where(index < groups[:, None] - 1, 0x20, 0)
+    chars = (chunks + 48)[index < groups[:, None]]
+    text: str = chars.astype(np.uint8).tobytes().decode("ascii")
+    return text
+
+
+def counts_from_string(text: bytes) -> npt.NDArray[np.int64]:
+    """pycocotools' ``rleFrString``: the counts of a compressed string."""
+    c = np.frombuffer(text, dtype=np.uint8).astype(np.int64) - 48
+    if len(c) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if (c < 0).any() or (c > 0x3F).any():
+        raise EdgeError("a v1 rle's counts string has characters outside COCO's alphabet")
+    last = (c & 0x20) == 0
+    if not last[-1]:
+        raise EdgeError("a v1 rle's counts string ends in the middle of a number")
+    value_of = np.concatenate([[0], np.cumsum(last)[:-1]])  # which count each character belongs to
+    first = np.concatenate([[0], np.flatnonzero(last)[:-1] + 1])
+    k = np.arange(len(c)) - first[value_of]  # the group's place within its count
+    if k.max() >= _MAX_GROUPS:
+        raise EdgeError("a v1 rle's counts string holds a number too large for 64 bits")
+    x = np.zeros(int(last.sum()), dtype=np.int64)
+    np.add.at(x, value_of, (c & 0x1F) << (_GROUP_BITS * k))
+    ends = np.flatnonzero(last)
+    negative = (c[ends] & 0x10) != 0
+    width = _GROUP_BITS * (k[ends] + 1)
+    x[negative] |= -(np.int64(1) << width[negative])
+    # Undo the differences: counts from the fourth on were sent less the count two before.
+    x[2::2] = np.cumsum(x[2::2])
+    x[1::2] = np.cumsum(x[1::2])
+    return x
+
+
+def add_rle(items: list[dict[str, Any]], masks: MaskCrops) -> None:
+    """Give each v1 item its mask's ``rle`` and ``mask_format: "rle"`` (no ``points``), in
+    the key order of the hosted API's RLE items."""
+    for item, (x0, y0, _, _), crop in zip(items, masks.windows.tolist(), masks.crops):
+        item["rle"] = encode_crop(crop, x0, y0, masks.width, masks.height).to_v1()
+        item["mask_format"] = "rle"
+
+
+def crops_from_v1(preds: list[Mapping[str, Any]], width: int, height: int) -> MaskCrops:
+    """The masks of v1 items that carry an ``rle`` (or, item by item, ``points``) as crops."""
+    windows = np.zeros((len(preds), 4), dtype=np.int64)
+    crops: list[npt.NDArray[np.bool_]] = []
+    for i, p in enumerate(preds):
+        if "rle" in p:
+            rle = Rle.from_v1(p["rle"])
+            if (rle.width, rle.height) != (width, height):
+                raise EdgeError(f"a v1 rle's size {[rle.height, rle.width]} is not the image's {[height, width]}")
+            window, crop = decode_crop(rle)
+        else:
+            points = np.array([[q["x"], q["y"]] for q in p.get("points", [])], dtype=np.float64).reshape(-1, 2)
+            one = MaskCrops.from_polygons([points], width, height)
+            window, crop = tuple(one.windows[0].tolist()), one.crops[0]
+        windows[i] = window
+        crops.append(crop)
+    return MaskCrops(windows, tuple(crops), width, height)
