@@ -60,16 +60,38 @@ def _items(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 OBJECT_DETECTION = _doc(_items(_BOX_ITEM, _BOX_REQUIRED))
 
-INSTANCE_SEGMENTATION = _doc(
-    _items(
-        {
-            **_BOX_ITEM,
-            "points": _items({"x": _NUM, "y": _NUM}, ["x", "y"]),
-            "mask_format": {"const": "polygon"},
+_POLYGON_ITEM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **_BOX_ITEM,
+        "points": _items({"x": _NUM, "y": _NUM}, ["x", "y"]),
+        "mask_format": {"const": "polygon"},
+    },
+    "required": [*_BOX_REQUIRED, "points"],
+    "additionalProperties": False,
+}
+# response_mask_format=rle: a COCO compressed RLE of the whole frame instead of points.
+_RLE_ITEM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **_BOX_ITEM,
+        "rle": {
+            "type": "object",
+            "properties": {
+                "size": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2},
+                # pycocotools' alphabet: each character is a 6-bit group + 48 ("0" to "o").
+                "counts": {"type": "string", "pattern": "^[0-o]*$"},
+            },
+            "required": ["size", "counts"],
+            "additionalProperties": False,
         },
-        [*_BOX_REQUIRED, "points"],
-    )
-)
+        "mask_format": {"const": "rle"},
+    },
+    "required": [*_BOX_REQUIRED, "rle", "mask_format"],
+    "additionalProperties": False,
+}
+
+INSTANCE_SEGMENTATION = _doc({"type": "array", "items": {"oneOf": [_POLYGON_ITEM, _RLE_ITEM]}})
 
 KEYPOINT_DETECTION = _doc(
     _items(

@@ -24,10 +24,12 @@ tradeoff crops after the resize (Roboflow's legacy tradeoff) where accurate crop
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -38,6 +40,8 @@ from edge.tasks.instance_segmentation import InstanceSegmentation
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.mask_modes import GridMasks, grid_outlines, grid_size
 from edge.tasks.rle import Rle, decode_crop
+from edge.tasks.schema import INSTANCE_SEGMENTATION
+from tests.helpers import assert_v1_valid
 from tests.tasks.mask_mode_cases import (
     EXPECTED,
     MODES,
@@ -235,3 +239,18 @@ def test_a_grid_mask_maps_each_frame_pixel_to_its_cell() -> None:
     frame = grid.to_frame()
     # 5 px over 2 cells: pixel centres 0.5..4.5 fall in cells 0,0,1,1,1; rows 0,1,1.
     assert frame.full()[0].astype(int).tolist() == [[1, 1, 0, 0, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1]]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_every_mode_and_format_validates_against_the_v1_schema(
+    results: dict[tuple[str, str], list[InstanceSegmentation]], mode: str
+) -> None:
+    r = results["ultralytics", mode][0]
+    rle_doc = r.to_v1("id", 0.01)
+    polygon_doc = dataclasses.replace(r, mask_format="polygon").to_v1("id", 0.01)
+    for doc in (rle_doc, polygon_doc):
+        assert doc["predictions"]
+        assert_v1_valid(doc, "instance-segmentation")
+    both = {**rle_doc["predictions"][0], "points": []}  # an item is one format or the other
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**rle_doc, "predictions": [both]}, INSTANCE_SEGMENTATION)
