@@ -117,6 +117,10 @@ class HostedStandIn:
             confidence=float(params.get("confidence", 0.4)),
             overlap=float(params.get("overlap", 0.3)),
             max_detections=int(params.get("max_detections", 300)),
+            # The mask options, applied as a server that honours them would (the legacy path).
+            mask_decode_mode=params.get("mask_decode_mode", "accurate"),
+            tradeoff_factor=float(params.get("tradeoff_factor", 0.0)),
+            response_mask_format=params.get("response_mask_format", "polygon"),
         )
         with self._lock:
             self.seen.append(

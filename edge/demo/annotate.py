@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edge.tasks.rle import rle_outline
 from edge.tasks.v1 import png_from_b64
 
 Image = npt.NDArray[np.uint8]
@@ -54,6 +55,10 @@ def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]], labels: bool
         if pts:
             poly = np.round([[q["x"], q["y"]] for q in pts]).astype(np.int32)
             outlines.append((poly, colour(int(p.get("class_id", 0)))))
+        elif "rle" in p:  # response_mask_format=rle: drawn by its outline, as a polygon item is
+            poly = rle_outline(p["rle"]).astype(np.int32)
+            if len(poly):
+                outlines.append((poly, colour(int(p.get("class_id", 0)))))
     if outlines:
         # Blend only the window the polygons cover: one copy of that window, whatever n is.
         allp = np.concatenate([poly for poly, _ in outlines])

@@ -126,6 +126,7 @@ class HostedClient:
                 "overlap": f"{params.overlap:g}",
                 "max_detections": str(params.max_detections),
                 "keypoint_confidence": f"{params.keypoint_confidence:g}",
+                **mask_query(params),
             }
         )
         attempt, shrunk, last = 0, False, _Retry("", None, 0.0)
@@ -248,3 +249,16 @@ def _api_message(raw: bytes) -> str:
             if key in doc:
                 return str(doc[key])[:200]
     return text[:200]
+
+
+def mask_query(params: InferenceParams) -> dict[str, str]:
+    """The mask options that differ from the server's defaults, as its query takes them, so
+    that hosted answers are built (and shaped: points or rle) as the local ones are."""
+    out: dict[str, str] = {}
+    if params.mask_decode_mode != "accurate":
+        out["mask_decode_mode"] = params.mask_decode_mode
+    if params.mask_decode_mode == "tradeoff":
+        out["tradeoff_factor"] = f"{params.tradeoff_factor:g}"
+    if params.response_mask_format != "polygon":
+        out["response_mask_format"] = params.response_mask_format
+    return out

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import EdgeError
+from edge.tasks.rle import rescale_v1
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def to_frame(doc: dict[str, Any], size: Fit) -> dict[str, Any]:
     out["image"] = {"width": size.width, "height": size.height}
     preds = doc.get("predictions")
     if isinstance(preds, list):
-        out["predictions"] = [_scaled(p, kx, ky) if isinstance(p, dict) else p for p in preds]
+        out["predictions"] = [_scaled(p, kx, ky, size.width, size.height) if isinstance(p, dict) else p for p in preds]
     elif isinstance(preds, dict) and "segmentation_mask" in preds:  # semantic, inference-server shape
         out["predictions"] = _mask_to_frame(preds, size)
     if "segmentation_mask" in doc:  # semantic, legacy shape: at the top level
@@ -82,7 +83,7 @@ def to_frame(doc: dict[str, Any], size: Fit) -> dict[str, Any]:
     return out
 
 
-def _scaled(p: dict[str, Any], kx: float, ky: float) -> dict[str, Any]:
+def _scaled(p: dict[str, Any], kx: float, ky: float, width: int, height: int) -> dict[str, Any]:
     q = dict(p)
     for key, k in (("x", kx), ("y", ky), ("width", kx), ("height", ky)):
         if key in q:
@@ -90,6 +91,8 @@ def _scaled(p: dict[str, Any], kx: float, ky: float) -> dict[str, Any]:
     for key in ("points", "keypoints"):
         if isinstance(q.get(key), list):
             q[key] = [{**pt, "x": float(pt["x"]) * kx, "y": float(pt["y"]) * ky} for pt in q[key]]
+    if "rle" in q:  # response_mask_format=rle: the mask at the frame's size
+        q["rle"] = rescale_v1(q["rle"], width, height)
     return q
 
 

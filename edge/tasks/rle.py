@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import EdgeError
-from edge.tasks.mask_crops import MaskCrops
+from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
 
 _GROUP_BITS = 5
 _MAX_GROUPS = 13  # 64-bit counts: ceil(64 / 5)
@@ -179,3 +179,22 @@ def crops_from_v1(preds: list[Mapping[str, Any]], width: int, height: int) -> Ma
         windows[i] = window
         crops.append(crop)
     return MaskCrops(windows, tuple(crops), width, height)
+
+
+def rescale_v1(rle: object, width: int, height: int) -> dict[str, Any]:
+    """A v1 ``rle`` of one frame size as the RLE of the same mask at ``width`` x ``height``
+    (each pixel takes the source pixel its centre falls in), computed over the mask's window."""
+    from edge.tasks.mask_modes import GridMasks  # mask_modes builds on the mask modules, not on rle
+
+    src = Rle.from_v1(rle)
+    window, crop = decode_crop(src)
+    cells = MaskCrops(np.array([window], dtype=np.int64), (crop,), src.width, src.height)
+    frame = GridMasks(cells, width, height).to_frame()
+    x0, y0 = frame.windows[0, :2].tolist()
+    return encode_crop(frame.crops[0], x0, y0, width, height).to_v1()
+
+
+def rle_outline(rle: object) -> npt.NDArray[np.float64]:
+    """The outline of a v1 ``rle``'s mask (the contour with the most points), frame pixels."""
+    (x0, y0, _, _), crop = decode_crop(Rle.from_v1(rle))
+    return mask_to_polygon(crop, (x0, y0))

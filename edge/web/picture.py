@@ -17,7 +17,7 @@ def _filtered(doc: dict[str, Any], params: PictureParams) -> dict[str, Any]:
     preds = doc.get("predictions")
     if not isinstance(preds, list) or (params.masks and params.keypoints):
         return doc
-    drop = {k for k, on in (("points", params.masks), ("keypoints", params.keypoints)) if not on}
+    drop = {k for k, on in (("points", params.masks), ("rle", params.masks), ("keypoints", params.keypoints)) if not on}
     return {**doc, "predictions": [{k: v for k, v in p.items() if k not in drop} for p in preds]}
 
 
