@@ -14,8 +14,7 @@ from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.detection import Detections, select
 from edge.tasks.mask_crops import MaskCrops
-from edge.tasks.mask_modes import GridMasks, grid_masks_from_protos
-from edge.tasks.masks import mask_crops_from_protos
+from edge.tasks.mask_modes import GridMasks, decode_masks
 from edge.tasks.params import InferenceParams, MaskFormat
 from edge.tasks.rle import add_rle, crops_from_v1
 from edge.tasks.v1 import ImageSize, envelope
@@ -88,13 +87,8 @@ def decode_instance_segmentation(
     m = protos.shape[0]
     c = select(pred, nc, params)
     xyxy = geometry.boxes_to_source(c.xyxy_net)
-    coeffs, grid = c.rows[:, 4 + nc : 4 + nc + m], None
-    if params.mask_decode_mode == "accurate":
-        crops = mask_crops_from_protos(coeffs, protos, geometry, xyxy, c.xyxy_net, mask_style)
-    else:
-        mode, factor = params.mask_decode_mode, params.tradeoff_factor
-        grid = grid_masks_from_protos(coeffs, protos, geometry, xyxy, mode, factor, mask_style)
-        crops = grid.to_frame()
+    coeffs = c.rows[:, 4 + nc : 4 + nc + m]
+    crops, grid = decode_masks(coeffs, protos, geometry, xyxy, c.xyxy_net, params, mask_style)
     return InstanceSegmentation(
         xyxy=xyxy,
         confidence=c.confidence,

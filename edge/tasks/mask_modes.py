@@ -39,7 +39,8 @@ from edge.errors import EdgeError
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
-from edge.tasks.masks import _content_cells
+from edge.tasks.masks import _content_cells, mask_crops_from_protos
+from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 
 
@@ -88,6 +89,25 @@ class GridMasks:
             reps_y = np.bincount(row_cell[y0:y1] - gy0, minlength=gy1 - gy0)
             crops.append(np.repeat(np.repeat(crop, reps_y, axis=0), reps_x, axis=1))
         return MaskCrops(windows, tuple(crops), self.width, self.height)
+
+
+def decode_masks(
+    coeffs: npt.NDArray[np.floating],
+    protos: npt.NDArray[np.floating],
+    geometry: Geometry,
+    xyxy: npt.NDArray[np.floating],
+    xyxy_net: npt.NDArray[np.floating],
+    params: InferenceParams,
+    style: MaskStyle = MaskStyle.ULTRALYTICS,
+) -> tuple[MaskCrops, GridMasks | None]:
+    """The masks in ``params.mask_decode_mode``: frame-resolution crops, and for fast /
+    tradeoff the grid they were decoded on (where the outlines are traced)."""
+    if params.mask_decode_mode == "accurate":
+        return mask_crops_from_protos(coeffs, protos, geometry, xyxy, xyxy_net, style), None
+    grid = grid_masks_from_protos(
+        coeffs, protos, geometry, xyxy, params.mask_decode_mode, params.tradeoff_factor, style
+    )
+    return FrameCrops(grid), grid
 
 
 def grid_size(geometry: Geometry, content_cells: tuple[int, int], mode: str, factor: float) -> tuple[int, int]:
@@ -223,3 +243,38 @@ def grid_outlines(polys: list[npt.NDArray[np.float64]], sx: float, sy: float) ->
     for i, chunk in zip(keep.tolist(), np.split(res, bounds[:-1])):
         out[i] = chunk
     return out
+
+
+class FrameCrops(MaskCrops):
+    """A grid's masks at frame resolution, built on first use: a fast or tradeoff result sent
+    as polygons never needs its frame-size pixels, so it never pays for them."""
+
+    def __init__(self, grid: GridMasks) -> None:  # no dataclass __init__: nothing to check yet
+        object.__setattr__(self, "_grid", grid)
+        object.__setattr__(self, "_built", None)
+
+    def _frame(self) -> MaskCrops:
+        built: MaskCrops | None = self.__dict__["_built"]
+        if built is None:
+            built = self.__dict__["_grid"].to_frame()
+            object.__setattr__(self, "_built", built)
+        return built
+
+    @property
+    def windows(self) -> npt.NDArray[np.int64]:
+        return self._frame().windows
+
+    @property
+    def crops(self) -> tuple[npt.NDArray[np.bool_], ...]:
+        return self._frame().crops
+
+    @property
+    def width(self) -> int:
+        return int(self.__dict__["_grid"].width)
+
+    @property
+    def height(self) -> int:
+        return int(self.__dict__["_grid"].height)
+
+    def __len__(self) -> int:
+        return len(self.__dict__["_grid"].cells)

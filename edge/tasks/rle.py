@@ -67,12 +67,15 @@ def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, heigh
     h, w = crop.shape
     if not crop.any():
         return Rle(height, width, np.array([width * height], dtype=np.int64))
-    padded = np.zeros((w, h + 2), dtype=np.int8)
+    # Columns one after another, each between two 0s, so no run leaks into the next column:
+    # a change between flat elements q and q + 1 starts a run (0 -> 1) or ends one (1 -> 0) at
+    # crop row (q + 1) % (h + 2) - 1 of column (q + 1) // (h + 2); starts and ends alternate.
+    padded = np.zeros((w, h + 2), dtype=bool)
     padded[:, 1:-1] = crop.T
-    # +1 where a run of 1s starts down a column, -1 one past where it ends: (column, row) pairs
-    # in column-major order, so starts and ends alternate.
-    cols, rows = np.nonzero(np.diff(padded, axis=1))
-    bounds = (cols.astype(np.int64) + x0) * height + y0 + rows
+    flat = padded.ravel()
+    q = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    col, row = np.divmod(q, h + 2)
+    bounds = (col + x0) * height + (row - 1 + y0)
     if y0 == 0 and h == height and len(bounds) > 2:
         # A run down to the bottom of one column and one from the top of the next are one run
         # in the frame's column-major order: drop the end/start pair between them.

@@ -38,7 +38,7 @@ from edge.model import Model
 from edge.preprocess import PreprocessConfig, plan_geometry
 from edge.tasks.instance_segmentation import InstanceSegmentation
 from edge.tasks.mask_crops import MaskCrops
-from edge.tasks.mask_modes import GridMasks, grid_outlines, grid_size
+from edge.tasks.mask_modes import FrameCrops, GridMasks, grid_outlines, grid_size
 from edge.tasks.rle import Rle, decode_crop
 from edge.tasks.schema import INSTANCE_SEGMENTATION
 from tests.helpers import assert_v1_valid
@@ -254,3 +254,14 @@ def test_every_mode_and_format_validates_against_the_v1_schema(
     both = {**rle_doc["predictions"][0], "points": []}  # an item is one format or the other
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**rle_doc, "predictions": [both]}, INSTANCE_SEGMENTATION)
+
+
+def test_frame_pixels_of_a_coarse_mode_are_built_only_when_read(models: dict[str, Model]) -> None:
+    raw = outputs(models["ultralytics"], frames()[0][1])
+    r = decode(models["ultralytics"], raw, params("fast"))
+    assert isinstance(r.mask_crops, FrameCrops) and r.grid is not None
+    r.to_v1()  # polygons come from the grid
+    assert r.mask_crops.__dict__["_built"] is None
+    eager = r.grid.to_frame()
+    np.testing.assert_array_equal(r.full_masks(), eager.full())
+    assert len(r.mask_crops) == len(eager) and r.mask_crops.__dict__["_built"] is not None
