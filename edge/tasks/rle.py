@@ -16,7 +16,7 @@ crop again. Both are vectorised (no per-character Python loop).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,15 +67,15 @@ def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, heigh
     h, w = crop.shape
     if not crop.any():
         return Rle(height, width, np.array([width * height], dtype=np.int64))
-    # Columns one after another, each between two 0s, so no run leaks into the next column:
-    # a change between flat elements q and q + 1 starts a run (0 -> 1) or ends one (1 -> 0) at
-    # crop row (q + 1) % (h + 2) - 1 of column (q + 1) // (h + 2); starts and ends alternate.
-    padded = np.zeros((w, h + 2), dtype=bool)
-    padded[:, 1:-1] = crop.T
-    flat = padded.ravel()
-    q = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    col, row = np.divmod(q, h + 2)
-    bounds = (col + x0) * height + (row - 1 + y0)
+    # Where a column changes between row r - 1 and row r (rows -1 and h count as 0), found in
+    # the crop's own row-major order (no transposed copy); the few changes are then sorted into
+    # column-major order, where starts (0 -> 1) and ends (1 -> 0) alternate down each column.
+    change = np.empty((h + 1, w), dtype=bool)
+    change[0] = crop[0]
+    change[h] = crop[h - 1]
+    np.not_equal(crop[1:], crop[:-1], out=change[1:h])
+    row, col = np.divmod(np.flatnonzero(change), w)
+    bounds = np.sort((col + x0) * height + (row + y0))
     if y0 == 0 and h == height and len(bounds) > 2:
         # A run down to the bottom of one column and one from the top of the next are one run
         # in the frame's column-major order: drop the end/start pair between them.
@@ -113,21 +113,33 @@ def decode_crop(rle: Rle) -> tuple[tuple[int, int, int, int], npt.NDArray[np.boo
 
 def counts_to_string(counts: npt.NDArray[np.int64]) -> str:
     """pycocotools' ``rleToString``: the compressed form of ``counts``."""
-    x = np.asarray(counts, dtype=np.int64).copy()
-    if len(x) > 3:
-        x[3:] -= np.asarray(counts, dtype=np.int64)[1:-2]
-    # Groups needed: the fewest k such that x fits in 5k bits of two's complement, i.e. one
-    # more than the number of thresholds 2**(5j - 1), j >= 1, that |x| (or ~x if negative) reaches.
+    return counts_to_strings([counts])[0]
+
+
+def counts_to_strings(many: Sequence[npt.NDArray[np.int64]]) -> list[str]:
+    """:func:`counts_to_string` of each, computed for all of them at once: a frame's masks
+    cost a few array operations in total rather than a few per mask."""
+    if not many:
+        return []
+    sizes = np.array([len(c) for c in many], dtype=np.int64)
+    counts = np.concatenate([np.asarray(c, dtype=np.int64) for c in many])
+    local = np.arange(len(counts)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    x = counts.copy()
+    later = np.flatnonzero(local >= 3)  # from the fourth count on: less the count two before
+    x[later] -= counts[later - 2]
+    # Groups needed: the fewest k such that x fits in 5k bits of two's complement, i.e. its
+    # bit length (of ~x if negative) plus a sign bit, in groups of 5 (frexp's exponent is the
+    # bit length, exactly for counts below 2**53).
     magnitude = np.where(x < 0, ~x, x)
-    thresholds = np.int64(1) << (_GROUP_BITS * np.arange(1, _MAX_GROUPS, dtype=np.int64) - 1)
-    groups = 1 + (magnitude[:, None] >= thresholds[None, :]).sum(axis=1)
-    shifts = np.arange(_MAX_GROUPS, dtype=np.int64) * _GROUP_BITS
-    chunks = (x[:, None] >> shifts[None, :]) & 0x1F
-    index = np.arange(_MAX_GROUPS)[None, :]
+    bits = np.frexp(magnitude.astype(np.float64))[1].astype(np.int64)
+    groups = np.maximum((bits + _GROUP_BITS) // _GROUP_BITS, 1)
+    most = int(groups.max(initial=1))
+    index = np.arange(most, dtype=np.int64)[None, :]
+    chunks = (x[:, None] >> (index * _GROUP_BITS)) & 0x1F
     chunks |= np.where(index < groups[:, None] - 1, 0x20, 0)
-    chars = (chunks + 48)[index < groups[:, None]]
-    text: str = chars.astype(np.uint8).tobytes().decode("ascii")
-    return text
+    text = (chunks + 48)[index < groups[:, None]].astype(np.uint8).tobytes().decode("ascii")
+    ends = np.cumsum(np.add.reduceat(groups, np.cumsum(sizes) - sizes)).tolist()
+    return [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
 
 def counts_from_string(text: bytes) -> npt.NDArray[np.int64]:
@@ -160,8 +172,13 @@ def counts_from_string(text: bytes) -> npt.NDArray[np.int64]:
 def add_rle(items: list[dict[str, Any]], masks: MaskCrops) -> None:
     """Give each v1 item its mask's ``rle`` and ``mask_format: "rle"`` (no ``points``), in
     the key order of the hosted API's RLE items."""
-    for item, (x0, y0, _, _), crop in zip(items, masks.windows.tolist(), masks.crops):
-        item["rle"] = encode_crop(crop, x0, y0, masks.width, masks.height).to_v1()
+    runs = [
+        encode_crop(crop, x0, y0, masks.width, masks.height).counts
+        for (x0, y0, _, _), crop in zip(masks.windows.tolist(), masks.crops)
+    ]
+    size = [int(masks.height), int(masks.width)]
+    for item, text in zip(items, counts_to_strings(runs)):
+        item["rle"] = {"size": list(size), "counts": text}
         item["mask_format"] = "rle"
 
 

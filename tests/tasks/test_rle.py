@@ -12,7 +12,15 @@ import pytest
 
 from edge.errors import EdgeError
 from edge.tasks.mask_crops import MaskCrops
-from edge.tasks.rle import Rle, counts_from_string, counts_to_string, crops_from_v1, decode_crop, encode_crop
+from edge.tasks.rle import (
+    Rle,
+    counts_from_string,
+    counts_to_string,
+    counts_to_strings,
+    crops_from_v1,
+    decode_crop,
+    encode_crop,
+)
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "rle" / "pycocotools_vectors.json").read_text()
@@ -92,3 +100,10 @@ def test_v1_items_with_rle_or_points_become_crops() -> None:
     np.testing.assert_array_equal(parsed.full()[1], masks.full()[0])
     with pytest.raises(EdgeError, match="is not the image's"):
         crops_from_v1([{"rle": rle}], 48, 64)
+
+
+def test_many_strings_at_once_equal_one_at_a_time() -> None:
+    rng = np.random.default_rng(5)
+    many = [rng.integers(0, 5000, size=n).astype(np.int64) for n in (1, 2, 3, 4, 50, 7, 1)]
+    assert counts_to_strings(many) == [counts_to_string(c) for c in many]
+    assert [counts_from_string(s.encode()).tolist() for s in counts_to_strings(many)] == [c.tolist() for c in many]
