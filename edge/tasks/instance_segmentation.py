@@ -16,7 +16,7 @@ from edge.tasks.detection import Detections, select
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.mask_modes import GridMasks, decode_masks
 from edge.tasks.params import InferenceParams, MaskFormat
-from edge.tasks.rle import add_rle, crops_from_v1
+from edge.tasks.rle import add_rle, crop_counts, crops_from_v1
 from edge.tasks.v1 import ImageSize, envelope
 
 
@@ -55,7 +55,8 @@ class InstanceSegmentation(Detections):
         doc = envelope(self.image, inference_id, time)
         items = self._items()
         if self.mask_format == "rle":
-            add_rle(items, self.mask_crops)
+            runs = self.grid.rle_counts() if self.grid is not None else crop_counts(self.mask_crops)
+            add_rle(items, runs, self.image.width, self.image.height)
         else:
             for item, poly in zip(items, self.polygons()):
                 item["points"] = _points(poly)

@@ -42,6 +42,7 @@ from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
 from edge.tasks.masks import _content_cells, mask_crops_from_protos
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
+from edge.tasks.rle import counts_from_bounds
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,34 @@ class GridMasks:
             mask_to_polygon(c, (x0, y0)) for (x0, y0, _, _), c in zip(self.cells.windows.tolist(), self.cells.crops)
         ]
         return grid_outlines(traced, self.width / self.grid_w, self.height / self.grid_h)
+
+    def rle_counts(self) -> list[npt.NDArray[np.int64]]:
+        """Each mask's COCO RLE counts at frame resolution (the pixels :meth:`to_frame` gives),
+        straight from the cells: a cell column's runs, their ends mapped to frame rows, repeat
+        in every frame column the cell column covers, so no frame-size pixels are made."""
+        W, H = self.width, self.height
+        col_cell, row_cell = _cell_of(W, self.grid_w), _cell_of(H, self.grid_h)
+        out: list[npt.NDArray[np.int64]] = []
+        for (gx0, gy0, gx1, gy1), crop in zip(self.cells.windows.tolist(), self.cells.crops):
+            gh, gw = crop.shape
+            if not crop.any():
+                out.append(np.array([W * H], dtype=np.int64))
+                continue
+            x0, x1 = np.searchsorted(col_cell, [gx0, gx1], side="left").tolist()
+            first_row = np.searchsorted(row_cell, np.arange(gy0, gy1 + 1), side="left")
+            change = np.empty((gh + 1, gw), dtype=bool)  # as rle.encode_crop, over cells
+            change[0], change[gh] = crop[0], crop[gh - 1]
+            np.not_equal(crop[1:], crop[:-1], out=change[1:gh])
+            row, col = np.divmod(np.flatnonzero(change), gw)
+            order = np.argsort(col * (gh + 1) + row, kind="stable")
+            rows_at, per_col = first_row[row[order]], np.bincount(col[order], minlength=gw)
+            # Frame column x repeats its cell column's bounds: a ragged gather of those blocks.
+            jx = col_cell[x0:x1] - gx0
+            k, start = per_col[jx], (np.cumsum(per_col) - per_col)[jx]
+            idx = np.repeat(start - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
+            bounds = rows_at[idx] + np.repeat(np.arange(x0, x1, dtype=np.int64) * H, k)
+            out.append(counts_from_bounds(bounds, W, H, first_row[0] == 0 and first_row[-1] == H))
+        return out
 
     def to_frame(self) -> MaskCrops:
         """The masks at frame resolution: each frame pixel takes the cell it lies in."""

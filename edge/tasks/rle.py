@@ -76,7 +76,18 @@ def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, heigh
     np.not_equal(crop[1:], crop[:-1], out=change[1:h])
     row, col = np.divmod(np.flatnonzero(change), w)
     bounds = np.sort((col + x0) * height + (row + y0))
-    if y0 == 0 and h == height and len(bounds) > 2:
+    return Rle(height, width, counts_from_bounds(bounds, width, height, y0 == 0 and h == height))
+
+
+def counts_from_bounds(
+    bounds: npt.NDArray[np.int64], width: int, height: int, full_height: bool
+) -> npt.NDArray[np.int64]:
+    """The counts of a mask given where its runs of 1s start and end (alternately, sorted) in
+    the frame's column-major order, each run within one column. ``full_height``: the mask's
+    window spans whole columns, so a run may end at a column's foot where the next one starts."""
+    if not len(bounds):
+        return np.array([width * height], dtype=np.int64)
+    if full_height and len(bounds) > 2:
         # A run down to the bottom of one column and one from the top of the next are one run
         # in the frame's column-major order: drop the end/start pair between them.
         joined = np.flatnonzero(bounds[1:-1:2] == bounds[2::2])
@@ -85,7 +96,7 @@ def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, heigh
     counts = np.diff(bounds, prepend=0, append=width * height)
     if counts[-1] == 0:  # the frame ends inside a run of 1s: no trailing run of 0s
         counts = counts[:-1]
-    return Rle(height, width, counts)
+    return counts
 
 
 def decode_crop(rle: Rle) -> tuple[tuple[int, int, int, int], npt.NDArray[np.bool_]]:
@@ -169,16 +180,19 @@ def counts_from_string(text: bytes) -> npt.NDArray[np.int64]:
     return x
 
 
-def add_rle(items: list[dict[str, Any]], masks: MaskCrops) -> None:
-    """Give each v1 item its mask's ``rle`` and ``mask_format: "rle"`` (no ``points``), in
-    the key order of the hosted API's RLE items."""
-    runs = [
+def crop_counts(masks: MaskCrops) -> list[npt.NDArray[np.int64]]:
+    """Each mask's RLE counts, encoded from its crop."""
+    return [
         encode_crop(crop, x0, y0, masks.width, masks.height).counts
         for (x0, y0, _, _), crop in zip(masks.windows.tolist(), masks.crops)
     ]
-    size = [int(masks.height), int(masks.width)]
+
+
+def add_rle(items: list[dict[str, Any]], runs: Sequence[npt.NDArray[np.int64]], width: int, height: int) -> None:
+    """Give each v1 item its mask's ``rle`` (from its counts over the ``width`` x ``height``
+    frame) and ``mask_format: "rle"`` instead of ``points``, in the hosted API's key order."""
     for item, text in zip(items, counts_to_strings(runs)):
-        item["rle"] = {"size": list(size), "counts": text}
+        item["rle"] = {"size": [int(height), int(width)], "counts": text}
         item["mask_format"] = "rle"
 
 

@@ -39,7 +39,7 @@ from edge.preprocess import PreprocessConfig, plan_geometry
 from edge.tasks.instance_segmentation import InstanceSegmentation
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.mask_modes import FrameCrops, GridMasks, grid_outlines, grid_size
-from edge.tasks.rle import Rle, decode_crop
+from edge.tasks.rle import Rle, decode_crop, encode_crop
 from edge.tasks.schema import INSTANCE_SEGMENTATION
 from tests.helpers import assert_v1_valid
 from tests.tasks.mask_mode_cases import (
@@ -265,3 +265,14 @@ def test_frame_pixels_of_a_coarse_mode_are_built_only_when_read(models: dict[str
     eager = r.grid.to_frame()
     np.testing.assert_array_equal(r.full_masks(), eager.full())
     assert len(r.mask_crops) == len(eager) and r.mask_crops.__dict__["_built"] is not None
+
+
+@pytest.mark.parametrize(("grid_w", "grid_h", "width", "height"), [(16, 9, 1280, 720), (7, 5, 997, 611), (5, 5, 5, 5)])
+def test_rle_from_cells_is_the_rle_of_the_frame_pixels(grid_w: int, grid_h: int, width: int, height: int) -> None:
+    rng = np.random.default_rng(grid_w)
+    windows = np.array([[0, 0, grid_w, grid_h], [1, 0, 4, grid_h], [2, 1, 5, 3], [0, 2, 3, 4]], dtype=np.int64)
+    crops = tuple(rng.random((y1 - y0, x1 - x0)) < 0.6 for x0, y0, x1, y1 in windows.tolist())
+    grid = GridMasks(MaskCrops(windows, crops, grid_w, grid_h), width, height)
+    frame = grid.to_frame()
+    for counts, (x0, y0, _, _), crop in zip(grid.rle_counts(), frame.windows.tolist(), frame.crops):
+        np.testing.assert_array_equal(counts, encode_crop(crop, x0, y0, width, height).counts)
