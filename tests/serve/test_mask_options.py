@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 
 import numpy as np
@@ -90,3 +91,19 @@ def test_bad_options_answer_as_the_server_does(device: Served, model: str, query
         assert doc["detail"][0]["loc"] == ["query", "response_mask_format"]
     if status == 200 and model == "det":
         assert np.asarray([p["confidence"] for p in doc["predictions"]]).size >= 3
+
+
+def test_mask_options_on_a_detection_model_are_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="edge")
+    run = serve(f"""\
+models:
+  det: {{path: {DETECT}, mask_decode_mode: fast, response_mask_format: rle}}
+http:
+  port: 0
+""")
+    try:
+        answer = request(f"{run.url}/det/1", BODY, PLAIN)
+    finally:
+        run.finish()
+    assert answer.status == 200 and answer.json()["predictions"]
+    assert "model det: the mask options apply to instance segmentation models only; ignored" in caplog.text
