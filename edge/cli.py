@@ -28,6 +28,16 @@ def _add_infer(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--overlap", type=float, default=0.3, help="NMS IoU threshold, 0-1 or percent (default 0.3)")
     p.add_argument("--max-detections", type=int, default=300, help="keep at most this many detections (default 300)")
     p.add_argument("--keypoint-confidence", type=float, default=0.0, help="drop keypoints below this confidence")
+    p.add_argument(
+        "--mask-decode-mode",
+        choices=("accurate", "fast", "tradeoff"),
+        default="accurate",
+        help="instance masks: accurate (default), fast (prototype resolution) or tradeoff",
+    )
+    p.add_argument("--tradeoff-factor", type=float, default=0.0, help="tradeoff: 0 (prototypes) to 1 (input size)")
+    p.add_argument(
+        "--response-mask-format", choices=("polygon", "rle"), default="polygon", help="instance masks as points or RLE"
+    )
     p.add_argument("--backend", default="onnxruntime", help="inference backend (default onnxruntime)")
     p.add_argument(
         "--max-pixels", type=int, default=40_000_000, help="refuse images over this many pixels (default 40000000)"
@@ -46,6 +56,9 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         overlap=args.overlap,
         max_detections=args.max_detections,
         keypoint_confidence=args.keypoint_confidence,
+        mask_decode_mode=args.mask_decode_mode,
+        tradeoff_factor=args.tradeoff_factor,
+        response_mask_format=args.response_mask_format,
     )
     failed = 0
     with Model.open(args.model, backend=args.backend) as model:
