@@ -96,7 +96,7 @@ class GridMasks:
             k, start = per_col[jx], (np.cumsum(per_col) - per_col)[jx]
             idx = np.repeat(start - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
             bounds = rows_at[idx] + np.repeat(np.arange(x0, x1, dtype=np.int64) * H, k)
-            out.append(counts_from_bounds(bounds, W, H, first_row[0] == 0 and first_row[-1] == H))
+            out.append(counts_from_bounds(bounds, W, H))
         return out
 
     def to_frame(self) -> MaskCrops:

@@ -68,31 +68,27 @@ def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, heigh
     if not crop.any():
         return Rle(height, width, np.array([width * height], dtype=np.int64))
     # Where a column changes between row r - 1 and row r (rows -1 and h count as 0), found in
-    # the crop's own row-major order (no transposed copy); the few changes are then sorted into
-    # column-major order, where starts (0 -> 1) and ends (1 -> 0) alternate down each column.
+    # the crop's own row-major order (no transposed copy); sorted into column-major order, the
+    # few changes alternate down each column: starts (0 -> 1) and ends (1 -> 0).
     change = np.empty((h + 1, w), dtype=bool)
     change[0] = crop[0]
     change[h] = crop[h - 1]
     np.not_equal(crop[1:], crop[:-1], out=change[1:h])
     row, col = np.divmod(np.flatnonzero(change), w)
-    bounds = np.sort((col + x0) * height + (row + y0))
-    return Rle(height, width, counts_from_bounds(bounds, width, height, y0 == 0 and h == height))
+    bounds = (col + x0) * height + (row + y0)  # counts_from_bounds sorts them
+    return Rle(height, width, counts_from_bounds(bounds, width, height))
 
 
-def counts_from_bounds(
-    bounds: npt.NDArray[np.int64], width: int, height: int, full_height: bool
-) -> npt.NDArray[np.int64]:
-    """The counts of a mask given where its runs of 1s start and end (alternately, sorted) in
-    the frame's column-major order, each run within one column. ``full_height``: the mask's
-    window spans whole columns, so a run may end at a column's foot where the next one starts."""
+def counts_from_bounds(bounds: npt.NDArray[np.int64], width: int, height: int) -> npt.NDArray[np.int64]:
+    """The counts of a mask given where its runs of 1s start and end in the frame's
+    column-major order (positions in any order: sorted, they alternate start, end)."""
+    # A run down to the foot of one column and one from the top of the next meet (an end equal
+    # to the next start), and a grid cell no frame pixel falls in gives an empty run: equal
+    # neighbours cancel in pairs, so keep each position an odd number of times.
+    at, times = np.unique(bounds, return_counts=True)
+    bounds = at[times % 2 == 1]
     if not len(bounds):
         return np.array([width * height], dtype=np.int64)
-    if full_height and len(bounds) > 2:
-        # A run down to the bottom of one column and one from the top of the next are one run
-        # in the frame's column-major order: drop the end/start pair between them.
-        joined = np.flatnonzero(bounds[1:-1:2] == bounds[2::2])
-        if len(joined):
-            bounds = np.delete(bounds, np.concatenate([2 * joined + 1, 2 * joined + 2]))
     counts = np.diff(bounds, prepend=0, append=width * height)
     if counts[-1] == 0:  # the frame ends inside a run of 1s: no trailing run of 0s
         counts = counts[:-1]

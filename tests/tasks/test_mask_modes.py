@@ -267,7 +267,10 @@ def test_frame_pixels_of_a_coarse_mode_are_built_only_when_read(models: dict[str
     assert len(r.mask_crops) == len(eager) and r.mask_crops.__dict__["_built"] is not None
 
 
-@pytest.mark.parametrize(("grid_w", "grid_h", "width", "height"), [(16, 9, 1280, 720), (7, 5, 997, 611), (5, 5, 5, 5)])
+@pytest.mark.parametrize(
+    ("grid_w", "grid_h", "width", "height"),
+    [(16, 9, 1280, 720), (7, 5, 997, 611), (5, 5, 5, 5), (9, 8, 4, 3)],  # the last: more cells than pixels
+)
 def test_rle_from_cells_is_the_rle_of_the_frame_pixels(grid_w: int, grid_h: int, width: int, height: int) -> None:
     rng = np.random.default_rng(grid_w)
     windows = np.array([[0, 0, grid_w, grid_h], [1, 0, 4, grid_h], [2, 1, 5, 3], [0, 2, 3, 4]], dtype=np.int64)
