@@ -42,7 +42,7 @@ from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
 from edge.tasks.masks import _content_cells, mask_crops_from_protos
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
-from edge.tasks.rle import counts_from_bounds
+from edge.tasks.rle import counts_from_bounds_many
 
 
 @dataclass(frozen=True)
@@ -74,30 +74,49 @@ class GridMasks:
     def rle_counts(self) -> list[npt.NDArray[np.int64]]:
         """Each mask's COCO RLE counts at frame resolution (the pixels :meth:`to_frame` gives),
         straight from the cells: a cell column's runs, their ends mapped to frame rows, repeat
-        in every frame column the cell column covers, so no frame-size pixels are made."""
+        in every frame column the cell column covers, so no frame-size pixels are made. Only
+        finding each crop's changes is per instance; the rest is done for all at once."""
         W, H = self.width, self.height
+        n = len(self.cells)
+        if n == 0:
+            return []
         col_cell, row_cell = _cell_of(W, self.grid_w), _cell_of(H, self.grid_h)
-        out: list[npt.NDArray[np.int64]] = []
-        for (gx0, gy0, gx1, gy1), crop in zip(self.cells.windows.tolist(), self.cells.crops):
-            gh, gw = crop.shape
+        win = self.cells.windows
+        gw = win[:, 2] - win[:, 0]
+        which, rows, cols = [], [], []
+        for i, crop in enumerate(self.cells.crops):
+            gh = crop.shape[0]
             if not crop.any():
-                out.append(np.array([W * H], dtype=np.int64))
                 continue
-            x0, x1 = np.searchsorted(col_cell, [gx0, gx1], side="left").tolist()
-            first_row = np.searchsorted(row_cell, np.arange(gy0, gy1 + 1), side="left")
-            change = np.empty((gh + 1, gw), dtype=bool)  # as rle.encode_crop, over cells
+            change = np.empty((gh + 1, crop.shape[1]), dtype=bool)  # as rle.encode_crop, over cells
             change[0], change[gh] = crop[0], crop[gh - 1]
             np.not_equal(crop[1:], crop[:-1], out=change[1:gh])
-            row, col = np.divmod(np.flatnonzero(change), gw)
-            order = np.argsort(col * (gh + 1) + row, kind="stable")
-            rows_at, per_col = first_row[row[order]], np.bincount(col[order], minlength=gw)
-            # Frame column x repeats its cell column's bounds: a ragged gather of those blocks.
-            jx = col_cell[x0:x1] - gx0
-            k, start = per_col[jx], (np.cumsum(per_col) - per_col)[jx]
-            idx = np.repeat(start - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
-            bounds = rows_at[idx] + np.repeat(np.arange(x0, x1, dtype=np.int64) * H, k)
-            out.append(counts_from_bounds(bounds, W, H))
-        return out
+            row, col = np.divmod(np.flatnonzero(change), crop.shape[1])
+            which.append(np.full(len(row), i, dtype=np.int64))
+            rows.append(row)
+            cols.append(col)
+        if not which:
+            return [np.array([W * H], dtype=np.int64) for _ in range(n)]
+        inst, row, col = np.concatenate(which), np.concatenate(rows), np.concatenate(cols)
+        # Every (instance, cell column) is one block of changes, down the column.
+        first_block = np.cumsum(gw) - gw
+        block = first_block[inst] + col
+        order = np.lexsort((row, block))
+        block = block[order]
+        rows_at = np.searchsorted(row_cell, win[inst[order], 1] + row[order], side="left")
+        per_block = np.bincount(block, minlength=int(gw.sum()))
+        block_start = np.cumsum(per_block) - per_block
+        # Each frame column of an instance repeats the block of the cell column it lies in.
+        x0 = np.searchsorted(col_cell, win[:, 0], side="left")
+        x1 = np.searchsorted(col_cell, win[:, 2], side="left")
+        width = x1 - x0
+        owner = np.repeat(np.arange(n), width)
+        xs = np.repeat(x0 - (np.cumsum(width) - width), width) + np.arange(int(width.sum()))
+        jx = first_block[owner] + col_cell[xs] - win[owner, 0]
+        k = per_block[jx]
+        idx = np.repeat(block_start[jx] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
+        bounds = rows_at[idx] + np.repeat(xs * H, k)
+        return counts_from_bounds_many(bounds, np.repeat(owner, k), n, W, H)
 
     def to_frame(self) -> MaskCrops:
         """The masks at frame resolution: each frame pixel takes the cell it lies in."""

@@ -64,9 +64,14 @@ class Rle:
 
 def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, height: int) -> Rle:
     """The RLE of a ``width`` x ``height`` frame that is ``crop`` at (x0, y0) and 0 elsewhere."""
+    return Rle(height, width, counts_from_bounds(crop_bounds(crop, x0, y0, height), width, height))
+
+
+def crop_bounds(crop: npt.NDArray[np.bool_], x0: int, y0: int, height: int) -> npt.NDArray[np.int64]:
+    """Where the crop's runs of 1s start and end in the frame's column-major order (unsorted)."""
     h, w = crop.shape
-    if not crop.any():
-        return Rle(height, width, np.array([width * height], dtype=np.int64))
+    if not crop.size:
+        return np.zeros(0, dtype=np.int64)
     # Where a column changes between row r - 1 and row r (rows -1 and h count as 0), found in
     # the crop's own row-major order (no transposed copy); sorted into column-major order, the
     # few changes alternate down each column: starts (0 -> 1) and ends (1 -> 0).
@@ -75,8 +80,8 @@ def encode_crop(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, heigh
     change[h] = crop[h - 1]
     np.not_equal(crop[1:], crop[:-1], out=change[1:h])
     row, col = np.divmod(np.flatnonzero(change), w)
-    bounds = (col + x0) * height + (row + y0)  # counts_from_bounds sorts them
-    return Rle(height, width, counts_from_bounds(bounds, width, height))
+    bounds: npt.NDArray[np.int64] = (col + x0) * height + (row + y0)
+    return bounds
 
 
 def counts_from_bounds(bounds: npt.NDArray[np.int64], width: int, height: int) -> npt.NDArray[np.int64]:
@@ -93,6 +98,30 @@ def counts_from_bounds(bounds: npt.NDArray[np.int64], width: int, height: int) -
     if counts[-1] == 0:  # the frame ends inside a run of 1s: no trailing run of 0s
         counts = counts[:-1]
     return counts
+
+
+def counts_from_bounds_many(
+    bounds: npt.NDArray[np.int64], owner: npt.NDArray[np.int64], n: int, width: int, height: int
+) -> list[npt.NDArray[np.int64]]:
+    """:func:`counts_from_bounds` for ``n`` masks at once; ``owner[j]`` is the mask ``bounds[j]``
+    belongs to."""
+    size = width * height
+    at, times = np.unique(owner * (size + 1) + bounds, return_counts=True)
+    at = at[times % 2 == 1]
+    who, where = np.divmod(at, size + 1)
+    # Per mask: the first bound, the steps between bounds, and what is left to the frame's end.
+    per = np.bincount(who, minlength=n)
+    first = np.cumsum(per) - per
+    steps = np.diff(where, prepend=0)
+    steps[first[per > 0]] = where[first[per > 0]]
+    last = np.cumsum(per)[per > 0] - 1
+    tails = size - where[last]
+    counts = np.insert(steps, last + 1, tails)
+    sizes = per + (per > 0)
+    out = np.split(counts, np.cumsum(sizes)[:-1])
+    empty = np.array([size], dtype=np.int64)
+    # A mask with no runs is all 0s; one that ends inside a run of 1s has no trailing 0s.
+    return [empty if not len(c) else (c[:-1] if c[-1] == 0 else c) for c in out]
 
 
 def decode_crop(rle: Rle) -> tuple[tuple[int, int, int, int], npt.NDArray[np.bool_]]:
@@ -140,11 +169,15 @@ def counts_to_strings(many: Sequence[npt.NDArray[np.int64]]) -> list[str]:
     magnitude = np.where(x < 0, ~x, x)
     bits = np.frexp(magnitude.astype(np.float64))[1].astype(np.int64)
     groups = np.maximum((bits + _GROUP_BITS) // _GROUP_BITS, 1)
-    most = int(groups.max(initial=1))
-    index = np.arange(most, dtype=np.int64)[None, :]
-    chunks = (x[:, None] >> (index * _GROUP_BITS)) & 0x1F
-    chunks |= np.where(index < groups[:, None] - 1, 0x20, 0)
-    text = (chunks + 48)[index < groups[:, None]].astype(np.uint8).tobytes().decode("ascii")
+    # Group j of every count that has one, written at its place: most counts need one or two
+    # groups, so each further pass touches only the few that need it.
+    at = np.cumsum(groups) - groups
+    chars = np.empty(int(groups.sum()), dtype=np.uint8)
+    for j in range(int(groups.max(initial=1))):
+        some = np.flatnonzero(groups > j) if j else slice(None)
+        more = np.where(groups[some] - 1 > j, 0x20, 0)
+        chars[at[some] + j] = ((x[some] >> (_GROUP_BITS * j)) & 0x1F | more) + 48
+    text = chars.tobytes().decode("ascii")
     ends = np.cumsum(np.add.reduceat(groups, np.cumsum(sizes) - sizes)).tolist()
     return [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
@@ -177,11 +210,12 @@ def counts_from_string(text: bytes) -> npt.NDArray[np.int64]:
 
 
 def crop_counts(masks: MaskCrops) -> list[npt.NDArray[np.int64]]:
-    """Each mask's RLE counts, encoded from its crop."""
-    return [
-        encode_crop(crop, x0, y0, masks.width, masks.height).counts
-        for (x0, y0, _, _), crop in zip(masks.windows.tolist(), masks.crops)
-    ]
+    """Each mask's RLE counts, encoded from its crop (the counts for all masks at once)."""
+    parts = [crop_bounds(c, x0, y0, masks.height) for (x0, y0, _, _), c in zip(masks.windows.tolist(), masks.crops)]
+    if not parts:
+        return []
+    owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    return counts_from_bounds_many(np.concatenate(parts), owner, len(parts), masks.width, masks.height)
 
 
 def add_rle(items: list[dict[str, Any]], runs: Sequence[npt.NDArray[np.int64]], width: int, height: int) -> None:

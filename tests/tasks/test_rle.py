@@ -17,6 +17,7 @@ from edge.tasks.rle import (
     counts_from_string,
     counts_to_string,
     counts_to_strings,
+    crop_counts,
     crops_from_v1,
     decode_crop,
     encode_crop,
@@ -107,3 +108,12 @@ def test_many_strings_at_once_equal_one_at_a_time() -> None:
     many = [rng.integers(0, 5000, size=n).astype(np.int64) for n in (1, 2, 3, 4, 50, 7, 1)]
     assert counts_to_strings(many) == [counts_to_string(c) for c in many]
     assert [counts_from_string(s.encode()).tolist() for s in counts_to_strings(many)] == [c.tolist() for c in many]
+
+
+def test_a_frames_masks_encoded_together_equal_each_alone() -> None:
+    polys = [np.array([[10, 10], [30, 12], [20, 40]]), np.zeros((0, 2)), np.array([[0, 0], [63, 0], [63, 47], [0, 47]])]
+    masks = MaskCrops.from_polygons(polys, 64, 48)
+    alone = [encode_crop(c, x0, y0, 64, 48).counts for (x0, y0, _, _), c in zip(masks.windows.tolist(), masks.crops)]
+    together = crop_counts(masks)
+    assert [c.tolist() for c in together] == [c.tolist() for c in alone]
+    assert together[1].tolist() == [64 * 48] and together[2].tolist() == [0, 64 * 48]
