@@ -13,19 +13,20 @@ decode on a coarser *grid* and trace the outline on it:
   box scaled to the grid, thresholded and traced.
 
 What edge does in its own way: the grid covers the image content only (the letterbox bars are
-cut off first, as ``accurate`` does), so a cell maps to the frame by an affine scale, and a
-traced vertex at cell centre ``g`` lands at frame pixel ``(g + 0.5) * W / grid_w - 0.5`` (the
-centre of the frame pixels that cell covers). Roboflow's code scales cell *indices* instead,
-which shifts its outlines up and left by about half a cell. The crop rule is accurate's
+cut off first, as ``accurate`` does), so a cell maps to the frame by an affine scale: cell
+centre ``g`` is frame pixel ``(g + 0.5) * W / grid_w - 0.5``. The crop rule is accurate's
 Ultralytics one at grid scale (cell ``c`` is in when ``ceil(x0) <= c < ceil(x1)``, box in
 cells). The model's mask style picks what is thresholded: Ultralytics exports threshold the
 (resized) logits at 0, Roboflow packages the (resized) sigmoid at 0.5; without a resize both
 are the same cells.
 
-The outline stays the polygon of the grid's cells: a frame pixel belongs to the instance when
-its cell does (:meth:`GridMasks.to_frame`, what the RLE and every pixel consumer see), and the
-polygon runs through the centres of the boundary cells, so its fill is that mask less about half
-a cell along the outline (docs/daemon.md, "Mask decode modes", gives the measured IoU).
+A frame pixel belongs to an instance when the cell its centre falls in does
+(:meth:`GridMasks.to_frame`, built only when read; :meth:`GridMasks.rle_counts` gives its RLE
+without building it). The outline is traced on the grid, through the boundary cells' centres,
+and then moved out to the cells' edge (:func:`grid_outlines`), so its fill is close to that
+mask; Roboflow's code scales the cell-centre contour as it is, half a cell inside the mask
+and, from scaling cell indices, shifted up and left. docs/daemon.md ("Mask decode modes")
+gives the measured IoU and cost.
 """
 
 from __future__ import annotations
