@@ -29,16 +29,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import cv2
 import jsonschema
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from edge.model import Model
-from edge.preprocess import PreprocessConfig, plan_geometry
+from edge.models.spec import MaskStyle
+from edge.preprocess import PreprocessConfig, ResizeMode, plan_geometry
 from edge.tasks.instance_segmentation import InstanceSegmentation
 from edge.tasks.mask_crops import MaskCrops
-from edge.tasks.mask_modes import FrameCrops, GridMasks, grid_outlines, grid_size
+from edge.tasks.mask_modes import FrameCrops, GridMasks, decode_masks, grid_outlines, grid_size
+from edge.tasks.params import InferenceParams
 from edge.tasks.rle import Rle, decode_crop, encode_crop
 from edge.tasks.schema import INSTANCE_SEGMENTATION
 from tests.helpers import assert_v1_valid
@@ -281,3 +284,29 @@ def test_rle_from_cells_is_the_rle_of_the_frame_pixels(grid_w: int, grid_h: int,
     frame = grid.to_frame()
     for counts, (x0, y0, _, _), crop in zip(grid.rle_counts(), frame.windows.tolist(), frame.crops):
         np.testing.assert_array_equal(counts, encode_crop(crop, x0, y0, width, height).counts)
+
+
+@pytest.mark.parametrize("resize", [ResizeMode.LETTERBOX, ResizeMode.STRETCH])
+@pytest.mark.parametrize("style", [MaskStyle.ULTRALYTICS, MaskStyle.ROBOFLOW])
+def test_coarse_modes_land_where_accurate_masks_are_for_each_resize(resize: ResizeMode, style: MaskStyle) -> None:
+    """Smooth synthetic prototypes on a 997x611 frame: a misplaced grid would cost IoU everywhere."""
+    rng = np.random.default_rng(11)
+    W, H, n = 997, 611, 12
+    g = plan_geometry(W, H, PreprocessConfig(640, 640, resize_mode=resize))
+    protos = np.stack([cv2.GaussianBlur(p, (0, 0), 5.0) for p in rng.normal(size=(8, 160, 160)).astype(np.float32)])
+    protos = protos / protos.std(axis=(1, 2), keepdims=True)
+    protos[0] = 1.0
+    coeffs = rng.normal(scale=0.4, size=(n, 8)).astype(np.float32)
+    coeffs[:, 0] = 0.5
+    ctr, wh = rng.uniform([150, 150], [W - 150, H - 150], size=(n, 2)), rng.uniform(120, 260, size=(n, 2))
+    xyxy = np.concatenate([ctr - wh / 2, ctr + wh / 2], axis=1)
+    xyxy_net = xyxy * np.array([g.scale_x, g.scale_y] * 2) + np.array([g.offset_x, g.offset_y] * 2)
+    truth, _ = decode_masks(coeffs, protos, g, xyxy, xyxy_net, InferenceParams(), style)
+    for mode, factor, floor in (("fast", 0.0, 0.85), ("tradeoff", 0.5, 0.9)):
+        p = InferenceParams(mask_decode_mode=mode, tradeoff_factor=factor)  # type: ignore[arg-type]
+        crops, grid = decode_masks(coeffs, protos, g, xyxy, xyxy_net, p, style)
+        assert grid is not None
+        fills = MaskCrops.from_polygons(grid.polygons(), W, H).full()
+        ious = [_iou(a, b) for a, b in zip(crops.full(), truth.full())]
+        fill_ious = [_iou(a, b) for a, b in zip(fills, truth.full())]
+        assert np.median(ious) >= floor and np.median(fill_ious) >= floor, (mode, np.median(ious), np.median(fill_ious))
