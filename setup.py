@@ -15,6 +15,7 @@ setup(
     package_data={
         "edge": ["py.typed", "gpu/ptx/*.ptx"],
         "edge.service": ["edge.service.in", "edge.example.yaml"],
+        "edge.web": ["page/*.html", "page/*.css", "page/*.js"],
     },
     install_requires=[
         "numpy>=1.24",

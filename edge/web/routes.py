@@ -12,15 +12,17 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from edge import __version__
 from edge.messages import StatsSnapshot
 from edge.pipeline.latest import LatestFrame, LatestFrames
-from edge.serve.auth import authorized
 from edge.serve.metrics import Publisher
 from edge.serve.routes import UNAUTHORIZED, json_response, message
 from edge.web.mjpeg import BOUNDARY, MjpegHub
+from edge.web.pages import page_info, page_routes
 from edge.web.params import PictureParamError, parse_picture
 from edge.web.picture import render_jpeg
 from edge.web.redact import plain
+from edge.web.session import Sessions, web_authorized
 
 _UP = ("running", "starting")  # a stream in any other state is down: its last frame is marked offline
 
@@ -45,10 +47,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def web_routes(parts: WebParts) -> list[Route]:
     hub = MjpegHub(parts.pipeline.latest)
+    sessions = Sessions()
+    info = page_info(parts.config)
 
     def guarded(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
-            if not authorized(request, parts.keys):
+            if not web_authorized(request, parts.keys, sessions):
                 return message(401, UNAUTHORIZED)
             return await handler(request)
 
@@ -69,6 +73,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         doc["spool_depth"] = stats.spooled if stats is not None else None
         doc["uptime"] = round(time.time() - parts.started, 1)
         doc["mjpeg"] = {"viewers": hub.viewers, "encoders": hub.encoders}
+        doc["device"] = {"id": info.device, "version": __version__, "backend": info.backend}
         return json_response(200, plain(doc))
 
     async def config(request: Request) -> Response:
@@ -140,6 +145,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         return held, params, stream.state not in _UP
 
     return [
+        *page_routes(parts.keys, sessions, info),
         Route("/api/streams", guarded(streams), methods=["GET"]),
         Route("/api/status", guarded(status), methods=["GET"]),
         Route("/api/config", guarded(config), methods=["GET"]),
