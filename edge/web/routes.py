@@ -17,10 +17,10 @@ from edge.messages import StatsSnapshot
 from edge.pipeline.latest import LatestFrame, LatestFrames
 from edge.serve.metrics import Publisher
 from edge.serve.routes import UNAUTHORIZED, json_response, message
+from edge.web.jpegcache import JpegCache
 from edge.web.mjpeg import BOUNDARY, MjpegHub
 from edge.web.pages import page_info, page_routes
 from edge.web.params import PictureParamError, parse_picture
-from edge.web.picture import render_jpeg
 from edge.web.redact import plain
 from edge.web.session import Sessions, web_authorized
 
@@ -46,7 +46,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def web_routes(parts: WebParts) -> list[Route]:
-    hub = MjpegHub(parts.pipeline.latest)
+    pictures = JpegCache()
+    hub = MjpegHub(parts.pipeline.latest, render=pictures.get)
     sessions = Sessions()
     info = page_info(parts.config)
 
@@ -73,6 +74,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         doc["spool_depth"] = stats.spooled if stats is not None else None
         doc["uptime"] = round(time.time() - parts.started, 1)
         doc["mjpeg"] = {"viewers": hub.viewers, "encoders": hub.encoders}
+        doc["pictures_encoded"] = pictures.encoded  # latest.jpg and MJPEG pictures drawn and encoded
         doc["device"] = {"id": info.device, "version": __version__, "backend": info.backend}
         return json_response(200, plain(doc))
 
@@ -86,7 +88,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         if isinstance(found, Response):
             return found
         held, params, offline = found
-        jpeg = await run_in_threadpool(render_jpeg, held, params)
+        jpeg = await run_in_threadpool(pictures.get, held, params)
         return Response(jpeg, 200, _headers(held, offline), media_type="image/jpeg")
 
     async def latest_json(request: Request) -> Response:
