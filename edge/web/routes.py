@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -40,6 +40,7 @@ class WebParts:
     publisher: Publisher
     config: object | None  # the effective EdgeConfig; None when the server was started without one
     started: float  # time.time() at start
+    engines: Callable[[], Mapping[str, object]] | None = None  # TensorRT engine reports (dataclasses) by model
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -74,6 +75,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         doc["spool_depth"] = stats.spooled if stats is not None else None
         doc["uptime"] = round(time.time() - parts.started, 1)
         doc["mjpeg"] = {"viewers": hub.viewers, "encoders": hub.encoders}
+        doc["engines"] = dict(parts.engines()) if parts.engines is not None else {}
         doc["pictures_encoded"] = pictures.encoded  # latest.jpg and MJPEG pictures drawn and encoded
         doc["device"] = {"id": info.device, "version": __version__, "backend": info.backend}
         return json_response(200, plain(doc))
