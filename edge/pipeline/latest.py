@@ -19,6 +19,10 @@ from edge.messages import ResultMessage
 from edge.sources import Frame
 
 KEEP = 8  # frames held per stream
+# Answered frames kept apart from the ring above: when inference lags, the newest answered frame
+# is the oldest of the ring and new frames would push it out between a client's latest.jpg and
+# its latest.json?frame=N. References only, so these cost no copy.
+KEEP_ANSWERED = 4
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,11 @@ class _Held:
 
 
 class LatestFrames:
-    def __init__(self, keep: int = KEEP) -> None:
-        self._keep = keep
+    def __init__(self, keep: int = KEEP, keep_answered: int = KEEP_ANSWERED) -> None:
+        self._keep, self._keep_answered = keep, keep_answered
         self._lock = threading.Lock()
         self._frames: dict[str, OrderedDict[int, _Held]] = {}
+        self._answered: dict[str, OrderedDict[int, _Held]] = {}  # the last few complete frames
         self._newest: dict[str, int] = {}  # the newest frame number with a result, per stream
 
     def offer(self, frame: Frame, models: tuple[str, ...]) -> None:
@@ -70,18 +75,27 @@ class LatestFrames:
             entry.results[message.model] = message
             if all(m in entry.results for m in entry.models):
                 self._newest[message.stream] = max(message.frame, self._newest.get(message.stream, -1))
+                answered = self._answered.setdefault(message.stream, OrderedDict())
+                answered[message.frame] = entry
+                while len(answered) > self._keep_answered:
+                    answered.popitem(last=False)
 
     def forget(self, stream: str) -> None:
         """Drop a removed stream's frames (a stream added again under its name starts afresh)."""
         with self._lock:
             self._frames.pop(stream, None)
+            self._answered.pop(stream, None)
             self._newest.pop(stream, None)
 
     def get(self, stream: str, frame: int | None = None) -> LatestFrame | None:
         """Frame ``frame`` if still held, else (``frame`` None) the newest one with all its results."""
         with self._lock:
             number = self._newest.get(stream) if frame is None else frame
-            entry = self._frames.get(stream, OrderedDict()).get(number) if number is not None else None
+            if number is None:
+                return None
+            entry = self._frames.get(stream, OrderedDict()).get(number)
+            if entry is None:
+                entry = self._answered.get(stream, OrderedDict()).get(number)
             if entry is None:
                 return None
             f = entry.frame
