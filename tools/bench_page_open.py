@@ -1,0 +1,194 @@
+"""Does a device page left open slow inference? Frames/s with and without page viewers, interleaved.
+
+    python tools/bench_page_open.py [--viewers 2] [--rounds 4] [--seconds 8] [--size 640x480]
+
+``edge run`` runs in its own process (as on a device) with two streams on looping shapes clips
+read as fast as the model goes (``realtime: false``), so inference frames/s is the CPU-bound
+throughput a page could take from. Phases alternate, closed then open, ``--rounds`` times; an
+open phase has ``--viewers`` pages, each doing on every stream what the page does (latest.jpg at
+360 px then latest.json of that frame, 4 times a second; /api/status every 2 s) plus one MJPEG
+viewer per stream and page. Frames/s is the daemon's own ``inferred`` count over the phase. The
+ratio reported is the median over rounds of open / the mean of the closed phases either side.
+The viewers run in this process, on the same cores: a browser on a phone costs the device less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STREAMS = ("a", "b")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(port: int, path: str, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def inferred(port: int) -> int:
+    _, _, body = get(port, "/api/status")
+    return sum(int(s["inferred"]) for s in json.loads(body)["streams"].values())
+
+
+def wait_serving(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("bench_page_open: edge run exited before it served")
+        try:
+            if all(get(port, f"/api/streams/{s}/latest.json", 2)[0] == 200 for s in STREAMS):
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("bench_page_open: no stream had a frame in time")
+
+
+def poller(port: int, stop: threading.Event, counts: list[int]) -> None:
+    """One page: each stream's picture and that frame's documents, 4 times a second; status every 2 s."""
+    next_status = 0.0
+    while not stop.is_set():
+        begun = time.monotonic()
+        if begun >= next_status:
+            get(port, "/api/status")
+            next_status = begun + 2.0
+        for s in STREAMS:
+            status, headers, _ = get(port, f"/api/streams/{s}/latest.jpg?height=360")
+            if status == 200:
+                get(port, f"/api/streams/{s}/latest.json?frame={headers['x-edge-frame']}")
+                counts[0] += 1
+        stop.wait(max(0.0, 0.25 - (time.monotonic() - begun)))
+
+
+def mjpeg_viewer(port: int, stream: str, stop: threading.Event, counts: list[int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", f"/api/streams/{stream}/mjpeg?height=360")
+        resp = conn.getresponse()
+        while not stop.is_set():
+            chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
+            if not chunk:
+                return
+            counts[1] += chunk.count(b"--edgeframe")
+    finally:
+        conn.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the daemon's process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Phase:
+    fps: float  # inference frames/s
+    cpu_per_frame: float  # the daemon's CPU ms per inferred frame
+    polled: int  # pictures the viewers polled
+    parts: int  # MJPEG parts they received
+
+
+def phase(port: int, pid: int, seconds: float, viewers: int) -> Phase:
+    """One phase with ``viewers`` pages open (0: closed)."""
+    stop = threading.Event()
+    counts = [0, 0]
+    threads = [threading.Thread(target=poller, args=(port, stop, counts), daemon=True) for _ in range(viewers)]
+    threads += [
+        threading.Thread(target=mjpeg_viewer, args=(port, s, stop, counts), daemon=True)
+        for _ in range(viewers)
+        for s in STREAMS
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # viewers connected and encoders running before the count starts
+    n0, t0, c0 = inferred(port), time.monotonic(), cpu_seconds(pid)
+    time.sleep(seconds)
+    n1, t1, c1 = inferred(port), time.monotonic(), cpu_seconds(pid)
+    stop.set()
+    for t in threads:
+        t.join(15)
+    return Phase((n1 - n0) / (t1 - t0), (c1 - c0) * 1000 / max(1, n1 - n0), counts[0], counts[1])
+
+
+def config_text(clips: dict[str, Path], model: Path, port: int, state: Path) -> str:
+    streams = "".join(f"  {s}: {{uri: '{clips[s]}', models: [det], realtime: false, loop: true}}\n" for s in STREAMS)
+    return f"models:\n  det: {{path: {model}}}\nstreams:\n{streams}http: {{port: {port}}}\nstate_dir: {state}\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=ROOT / "tests/fixtures/models/shapes-detect.onnx")
+    ap.add_argument("--viewers", type=int, default=2, help="pages open during an open phase (default 2)")
+    ap.add_argument("--rounds", type=int, default=4, help="closed/open pairs (default 4)")
+    ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase (default 8)")
+    ap.add_argument("--size", default="640x480", help="clip frame size (default 640x480)")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from edge.demo.clip import ClipKind, ClipSpec, cached_clip
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    cache = Path(tempfile.gettempdir()) / "edge-bench"
+    clips = {
+        s: cached_clip(cache, ClipSpec(ClipKind.SHAPES, width, height, 30.0, 120, seed=31 + i))
+        for i, s in enumerate(STREAMS)
+    }
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="edge-page-bench-") as work:
+        config = Path(work) / "edge.yaml"
+        config.write_text(config_text(clips, args.model, port, Path(work) / "state"))
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd = [sys.executable, "-m", "edge", "run", "--config", str(config)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
+        try:
+            wait_serving(port, proc)
+            phase(port, proc.pid, 2.0, 0)  # warm-up
+            closed, opened = [], []
+            for _ in range(args.rounds):
+                closed.append(phase(port, proc.pid, args.seconds, 0))
+                opened.append(phase(port, proc.pid, args.seconds, args.viewers))
+            closed.append(phase(port, proc.pid, args.seconds, 0))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+    report("inference frames/s", [p.fps for p in closed], [p.fps for p in opened], args.viewers)
+    cpu = [p.cpu_per_frame for p in closed], [p.cpu_per_frame for p in opened]
+    report("daemon CPU ms per frame", *cpu, args.viewers)
+    print(f"pictures polled {sum(p.polled for p in opened)}, MJPEG parts received {sum(p.parts for p in opened)}")
+    return 0
+
+
+def report(what: str, closed: list[float], opened: list[float], viewers: int) -> None:
+    """Each open phase against the mean of the closed phases either side of it."""
+    ratios = [o / ((closed[i] + closed[i + 1]) / 2) for i, o in enumerate(opened)]
+    print(f"{what}, closed: {', '.join(f'{v:.1f}' for v in closed)}")
+    print(f"{what}, open ({viewers} pages): {', '.join(f'{v:.1f}' for v in opened)}")
+    rounds = ", ".join(f"{r:.3f}" for r in ratios)
+    print(f"  open / closed: median {statistics.median(ratios):.3f} (per round: {rounds})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
