@@ -68,20 +68,43 @@ def wait_serving(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0
     raise SystemExit("bench_page_open: no stream had a frame in time")
 
 
+class KeepAlive:
+    """One keep-alive connection, as a browser holds per tile (a new TCP connection per request
+    would cost the server more than a page does)."""
+
+    def __init__(self, port: int) -> None:
+        self._conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def get(self, path: str) -> tuple[int, dict[str, str]]:
+        self._conn.request("GET", path)
+        resp = self._conn.getresponse()
+        resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 def poller(port: int, stop: threading.Event, counts: list[int]) -> None:
     """One page: each stream's picture and that frame's documents, 4 times a second; status every 2 s."""
+    conns = {s: KeepAlive(port) for s in STREAMS}
+    status_conn = KeepAlive(port)
     next_status = 0.0
-    while not stop.is_set():
-        begun = time.monotonic()
-        if begun >= next_status:
-            get(port, "/api/status")
-            next_status = begun + 2.0
-        for s in STREAMS:
-            status, headers, _ = get(port, f"/api/streams/{s}/latest.jpg?height=360")
-            if status == 200:
-                get(port, f"/api/streams/{s}/latest.json?frame={headers['x-edge-frame']}")
-                counts[0] += 1
-        stop.wait(max(0.0, 0.25 - (time.monotonic() - begun)))
+    try:
+        while not stop.is_set():
+            begun = time.monotonic()
+            if begun >= next_status:
+                status_conn.get("/api/status")
+                next_status = begun + 2.0
+            for s, conn in conns.items():
+                status, headers = conn.get(f"/api/streams/{s}/latest.jpg?height=360")
+                if status == 200:
+                    conn.get(f"/api/streams/{s}/latest.json?frame={headers['x-edge-frame']}")
+                    counts[0] += 1
+            stop.wait(max(0.0, 0.25 - (time.monotonic() - begun)))
+    finally:
+        for c in [*conns.values(), status_conn]:
+            c.close()
 
 
 def mjpeg_viewer(port: int, stream: str, stop: threading.Event, counts: list[int]) -> None:
@@ -112,14 +135,14 @@ class Phase:
     parts: int  # MJPEG parts they received
 
 
-def phase(port: int, pid: int, seconds: float, viewers: int) -> Phase:
-    """One phase with ``viewers`` pages open (0: closed)."""
+def phase(port: int, pid: int, seconds: float, viewers: int, mjpeg: bool = True) -> Phase:
+    """One phase with ``viewers`` pages open (0: closed), each with an MJPEG viewer per stream."""
     stop = threading.Event()
     counts = [0, 0]
     threads = [threading.Thread(target=poller, args=(port, stop, counts), daemon=True) for _ in range(viewers)]
     threads += [
         threading.Thread(target=mjpeg_viewer, args=(port, s, stop, counts), daemon=True)
-        for _ in range(viewers)
+        for _ in range(viewers if mjpeg else 0)
         for s in STREAMS
     ]
     for t in threads:
@@ -146,6 +169,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=4, help="closed/open pairs (default 4)")
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase (default 8)")
     ap.add_argument("--size", default="640x480", help="clip frame size (default 640x480)")
+    ap.add_argument("--no-mjpeg", action="store_true", help="pages poll pictures only (no MJPEG viewers)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from edge.demo.clip import ClipKind, ClipSpec, cached_clip
@@ -169,7 +193,7 @@ def main() -> int:
             closed, opened = [], []
             for _ in range(args.rounds):
                 closed.append(phase(port, proc.pid, args.seconds, 0))
-                opened.append(phase(port, proc.pid, args.seconds, args.viewers))
+                opened.append(phase(port, proc.pid, args.seconds, args.viewers, not args.no_mjpeg))
             closed.append(phase(port, proc.pid, args.seconds, 0))
         finally:
             proc.send_signal(signal.SIGTERM)

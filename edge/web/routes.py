@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -25,6 +26,36 @@ from edge.web.redact import plain
 from edge.web.session import Sessions, web_authorized
 
 _UP = ("running", "starting")  # a stream in any other state is down: its last frame is marked offline
+STATES_MAX_AGE = 0.5  # seconds a picture request may use an earlier request's stream states
+
+
+class _States:
+    """The pipeline's snapshot, taken at most every ``max_age`` seconds for the picture routes.
+
+    A page polls each tile 4 times a second; a full snapshot (latency percentiles of every
+    stream, taken under the locks the pipeline's threads use) per picture would cost more than
+    the stream state it is read for.
+    """
+
+    def __init__(self, pipeline: WebPipeline, max_age: float = STATES_MAX_AGE) -> None:
+        self._pipeline, self._max_age = pipeline, max_age
+        self._lock = threading.Lock()
+        self._snap: StatsSnapshot | None = None
+        self._taken = 0.0
+
+    def get(self) -> StatsSnapshot:
+        with self._lock:
+            now = time.monotonic()
+            if self._snap is None or now - self._taken > self._max_age:
+                self._snap, self._taken = self._pipeline.snapshot(), now
+            return self._snap
+
+    def fresh(self) -> StatsSnapshot:
+        """A new snapshot (for /api/streams and /api/status), kept for the picture routes too."""
+        snap = self._pipeline.snapshot()
+        with self._lock:
+            self._snap, self._taken = snap, time.monotonic()
+        return snap
 
 
 class WebPipeline(Protocol):
@@ -48,6 +79,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def web_routes(parts: WebParts) -> list[Route]:
     pictures = JpegCache()
+    states = _States(parts.pipeline)
     hub = MjpegHub(parts.pipeline.latest, render=pictures.get)
     sessions = Sessions()
     info = page_info(parts.config)
@@ -61,7 +93,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         return endpoint
 
     async def streams(request: Request) -> Response:
-        snap = parts.pipeline.snapshot()
+        snap = states.fresh()
         doc = {
             name: {"state": s.state, "models": {m: snap.models.get(m, "unknown") for m in _models(s)}}
             for name, s in snap.streams.items()
@@ -69,7 +101,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         return json_response(200, {"streams": doc})
 
     async def status(request: Request) -> Response:
-        doc = parts.pipeline.snapshot().to_payload()
+        doc = states.fresh().to_payload()
         stats = parts.publisher()
         doc["publisher"] = asdict(stats) if stats is not None else None
         doc["spool_depth"] = stats.spooled if stats is not None else None
@@ -90,7 +122,11 @@ def web_routes(parts: WebParts) -> list[Route]:
         if isinstance(found, Response):
             return found
         held, params, offline = found
-        jpeg = await run_in_threadpool(pictures.get, held, params)
+        recent = pictures.recent(held.stream, params) if params.frame is None else None
+        if recent is not None:  # encoded moments ago for another poller: that frame, no new encode
+            held, jpeg = recent
+        else:
+            jpeg = await run_in_threadpool(pictures.get, held, params)
         return Response(jpeg, 200, _headers(held, offline), media_type="image/jpeg")
 
     async def latest_json(request: Request) -> Response:
@@ -104,7 +140,7 @@ def web_routes(parts: WebParts) -> list[Route]:
 
     async def mjpeg(request: Request) -> Response:
         name = request.path_params["stream"]
-        if name not in parts.pipeline.snapshot().streams:
+        if name not in states.get().streams:
             return message(404, f"no stream named {name!r}")
         try:
             params = parse_picture(request.query_params)
@@ -134,7 +170,7 @@ def web_routes(parts: WebParts) -> list[Route]:
 
     def _latest(request: Request) -> tuple[LatestFrame, Any, bool] | Response:
         name = request.path_params["stream"]
-        snap = parts.pipeline.snapshot()
+        snap = states.get()
         stream = snap.streams.get(name)
         if stream is None:
             return message(404, f"no stream named {name!r}; streams: {', '.join(sorted(snap.streams)) or 'none'}")

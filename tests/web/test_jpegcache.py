@@ -90,3 +90,18 @@ def test_the_cache_is_bounded() -> None:
     for frame in range(10):
         cache.get(_held(frame=frame), PictureParams())
     assert len(cache._done) == 4
+
+
+def test_pollers_of_the_newest_picture_get_the_last_one_for_a_moment() -> None:
+    render = SlowRender()
+    cache = JpegCache(render, min_period=0.3)
+    assert cache.recent("cam", PictureParams()) is None  # nothing encoded yet
+    first = cache.get(_held(frame=3), PictureParams())
+    recent = cache.recent("cam", PictureParams(frame=None))
+    assert recent is not None and recent[0].frame == 3 and recent[1] == first
+    assert cache.recent("cam", PictureParams(height=24)) is None  # another variant has its own
+    cache.get(_held(frame=2), PictureParams())  # an older frame asked by number is not "the newest"
+    again = cache.recent("cam", PictureParams())
+    assert again is not None and again[0].frame == 3
+    time.sleep(0.35)
+    assert cache.recent("cam", PictureParams()) is None  # too old: the caller encodes the newest frame

@@ -158,18 +158,19 @@ def test_the_detection_table_equals_latest_json_of_the_frame_shown(
         shown: document.querySelector('article.tile[data-stream="clip"] img').dataset.frame,
         rows: [...document.querySelectorAll('#detections tbody tr')].map(tr => [...tr.cells].map(td => td.textContent)),
     })"""
-    for _ in range(5):  # a frame is held for about 0.8 s: read it again if it aged out meanwhile
+    for _ in range(10):  # a frame is held for about 0.8 s: read it again if it aged out meanwhile
         seen = watched.page.evaluate(read)
         answer = device.latest_json("clip", int(seen["frame"]))
         if answer.status == 200:
             break
-    assert answer.status == 200 and seen["frame"] == seen["shown"]
+    assert answer.status == 200, f"frame {seen['frame']} aged out 10 times running"
+    assert seen["frame"] == seen["shown"], seen
     doc = answer.json()["results"]["det"]
     expected = [
         ["det", p["class"], f"{p['confidence']:.3f}", *(f"{p[k]:.1f}" for k in ("x", "y", "width", "height")), ""]
         for p in doc["predictions"]
     ]
-    assert seen["rows"] == expected and expected
+    assert seen["rows"] == expected and expected, (seen, expected)
     assert watched.page.evaluate("document.querySelectorAll('article.tile:not([hidden])').length") == 1
     assert watched.errors == []
 
@@ -211,3 +212,19 @@ def test_signing_out_asks_for_the_key_again(signed_in: Callable[..., Watched], d
     watched.page.click("button[type=submit]")
     assert "not one of this server's api_keys" in watched.page.text_content("#login-error")
     assert KEY not in watched.page.content()
+
+
+def test_a_hidden_page_asks_for_nothing_until_shown(signed_in: Callable[..., Watched]) -> None:
+    watched = signed_in()
+    watched.until(_tile("clip", "querySelector('img').dataset.frame"))
+    hide = "Object.defineProperty(document, 'hidden', {configurable: true, get: () => %s});"
+    hide += "document.dispatchEvent(new Event('visibilitychange'))"
+    watched.page.evaluate(hide % "true")
+    watched.page.wait_for_timeout(700)  # what was in flight finishes
+    before = len(watched.urls)
+    watched.page.wait_for_timeout(2500)
+    assert watched.urls[before:] == []
+    frame = watched.page.evaluate(_tile("clip", "querySelector('img').dataset.frame"))
+    watched.page.evaluate(hide % "false")
+    watched.until(f"{_tile('clip', 'querySelector(`img`).dataset.frame')} !== '{frame}'", 10)
+    assert watched.errors == []

@@ -14,6 +14,17 @@
     return e;
   };
   const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+  // A page left open in a background tab or a locked phone asks for nothing until shown again.
+  const shown = () =>
+    new Promise((done) => {
+      if (!document.hidden) return done();
+      const wake = () => {
+        if (document.hidden) return;
+        document.removeEventListener("visibilitychange", wake);
+        done();
+      };
+      document.addEventListener("visibilitychange", wake);
+    });
   const get = (path) => fetch(path, { cache: "no-store", credentials: "same-origin" });
   const num = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "–");
   const tiles = new Map(); // stream name -> tile
@@ -177,6 +188,7 @@
 
   async function refresh(t) {
     while (t.alive && !stopped) {
+      await shown();
       const begun = performance.now();
       try {
         await refreshOnce(t);
@@ -250,6 +262,7 @@
 
   async function poll() {
     while (!stopped) {
+      await shown();
       try {
         const r = await get("/api/status");
         if (r.status === 401) return expired();
