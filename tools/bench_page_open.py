@@ -1,6 +1,7 @@
 """Does a device page left open slow inference? Frames/s with and without page viewers, interleaved.
 
-    python tools/bench_page_open.py [--viewers 2] [--rounds 4] [--seconds 8] [--size 640x480]
+    python tools/bench_page_open.py [--viewers 2] [--rounds 4] [--seconds 8] [--size 640x480] [--no-mjpeg]
+    python tools/bench_page_open.py --per-request [--seconds 3]
 
 ``edge run`` runs in its own process (as on a device) with two streams on looping shapes clips
 read as fast as the model goes (``realtime: false``), so inference frames/s is the CPU-bound
@@ -10,6 +11,9 @@ open phase has ``--viewers`` pages, each doing on every stream what the page doe
 viewer per stream and page. Frames/s is the daemon's own ``inferred`` count over the phase. The
 ratio reported is the median over rounds of open / the mean of the closed phases either side.
 The viewers run in this process, on the same cores: a browser on a phone costs the device less.
+``--per-request`` prints instead the daemon's CPU per request of each route the page uses
+(streams paced to 2 frames/s; the daemon's idle CPU over as long is taken off). Pictures of the
+same frame come from the cache there, so the latest.jpg figure is the request, not an encode.
 """
 
 from __future__ import annotations
@@ -157,8 +161,10 @@ def phase(port: int, pid: int, seconds: float, viewers: int, mjpeg: bool = True)
     return Phase((n1 - n0) / (t1 - t0), (c1 - c0) * 1000 / max(1, n1 - n0), counts[0], counts[1])
 
 
-def config_text(clips: dict[str, Path], model: Path, port: int, state: Path) -> str:
-    streams = "".join(f"  {s}: {{uri: '{clips[s]}', models: [det], realtime: false, loop: true}}\n" for s in STREAMS)
+def config_text(clips: dict[str, Path], model: Path, port: int, state: Path, paced: bool = False) -> str:
+    # Paced (--per-request): 2 frames/s, so inference leaves the CPU to the requests measured.
+    read = "fps: 2" if paced else "realtime: false"
+    streams = "".join(f"  {s}: {{uri: '{clips[s]}', models: [det], {read}, loop: true}}\n" for s in STREAMS)
     return f"models:\n  det: {{path: {model}}}\nstreams:\n{streams}http: {{port: {port}}}\nstate_dir: {state}\n"
 
 
@@ -170,6 +176,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase (default 8)")
     ap.add_argument("--size", default="640x480", help="clip frame size (default 640x480)")
     ap.add_argument("--no-mjpeg", action="store_true", help="pages poll pictures only (no MJPEG viewers)")
+    ap.add_argument("--per-request", action="store_true", help="instead: the daemon's CPU per request of each route")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from edge.demo.clip import ClipKind, ClipSpec, cached_clip
@@ -183,12 +190,15 @@ def main() -> int:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="edge-page-bench-") as work:
         config = Path(work) / "edge.yaml"
-        config.write_text(config_text(clips, args.model, port, Path(work) / "state"))
+        config.write_text(config_text(clips, args.model, port, Path(work) / "state", args.per_request))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "edge", "run", "--config", str(config)]
         proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
         try:
             wait_serving(port, proc)
+            if args.per_request:
+                per_request(port, proc.pid, args.seconds)
+                return 0
             phase(port, proc.pid, 2.0, 0)  # warm-up
             closed, opened = [], []
             for _ in range(args.rounds):
@@ -203,6 +213,28 @@ def main() -> int:
     report("daemon CPU ms per frame", *cpu, args.viewers)
     print(f"pictures polled {sum(p.polled for p in opened)}, MJPEG parts received {sum(p.parts for p in opened)}")
     return 0
+
+
+def per_request(port: int, pid: int, seconds: float) -> None:
+    """The daemon's CPU per request of each route, one keep-alive client, its idle CPU taken off."""
+    time.sleep(2.0)
+    c0 = cpu_seconds(pid)
+    time.sleep(seconds)
+    idle = (cpu_seconds(pid) - c0) / seconds
+    print(f"daemon idle (2 streams at 2 frames/s): {idle * 1000:.0f} ms CPU per second")
+    conn = KeepAlive(port)
+    paths = ("/healthz", "/api/streams/a/latest.json", "/api/streams/a/latest.jpg?height=360", "/api/status")
+    try:
+        for path in paths:
+            n, c0, t0 = 0, cpu_seconds(pid), time.monotonic()
+            while time.monotonic() - t0 < seconds:
+                conn.get(path)
+                n += 1
+            elapsed = time.monotonic() - t0
+            cost = (cpu_seconds(pid) - c0 - idle * elapsed) / n * 1000
+            print(f"  {path}: {n / elapsed:.0f} requests/s, {cost:.2f} ms CPU per request")
+    finally:
+        conn.close()
 
 
 def report(what: str, closed: list[float], opened: list[float], viewers: int) -> None:
