@@ -228,3 +228,22 @@ def test_a_hidden_page_asks_for_nothing_until_shown(signed_in: Callable[..., Wat
     watched.page.evaluate(hide % "false")
     watched.until(f"{_tile('clip', 'querySelector(`img`).dataset.frame')} !== '{frame}'", 10)
     assert watched.errors == []
+
+
+def test_zone_and_line_counts_show_once_the_status_carries_them(signed_in: Callable[..., Watched]) -> None:
+    """The hook for tracking: a ``tracking`` entry per stream in /api/status (added here to the
+    real answer on its way to the page) is shown on the tile."""
+    import json
+
+    watched = signed_in()
+
+    def with_tracking(route: Any) -> None:
+        doc = route.fetch().json()
+        doc["streams"]["clip"]["tracking"] = {"zones": {"door": 2}, "lines": {"gate": {"in": 3, "out": 1}}}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(doc))
+
+    watched.page.route("**/api/status", with_tracking)
+    chips = watched.until(_tile("clip", "querySelector('.tracking').textContent"), 10)
+    assert "zones door: 2" in chips and "lines gate: in 3, out 1" in chips
+    assert watched.page.evaluate(_tile("camera", "querySelector('.tracking').textContent")) == ""
+    assert watched.errors == []
