@@ -23,6 +23,9 @@ KEEP = 8  # frames held per stream
 # is the oldest of the ring and new frames would push it out between a client's latest.jpg and
 # its latest.json?frame=N. References only, so these cost no copy.
 KEEP_ANSWERED = 4
+# The results alone (no image) of the last answered frames, for latest.json?frame=N: a client
+# under load may ask for a picture's documents a second or more after it got the picture.
+KEEP_DOCUMENTS = 32
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,19 @@ class LatestFrame:
         return {m: r.to_payload() for m, r in sorted(self.results.items())}
 
 
+@dataclass(frozen=True)
+class LatestDocuments:
+    """An answered frame's results without its image (what ``latest.json`` needs)."""
+
+    stream: str
+    frame: int
+    timestamp: float
+    results: dict[str, ResultMessage]
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return {m: r.to_payload() for m, r in sorted(self.results.items())}
+
+
 @dataclass
 class _Held:
     frame: Frame
@@ -53,11 +69,14 @@ class _Held:
 
 
 class LatestFrames:
-    def __init__(self, keep: int = KEEP, keep_answered: int = KEEP_ANSWERED) -> None:
-        self._keep, self._keep_answered = keep, keep_answered
+    def __init__(
+        self, keep: int = KEEP, keep_answered: int = KEEP_ANSWERED, keep_documents: int = KEEP_DOCUMENTS
+    ) -> None:
+        self._keep, self._keep_answered, self._keep_documents = keep, keep_answered, keep_documents
         self._lock = threading.Lock()
         self._frames: dict[str, OrderedDict[int, _Held]] = {}
         self._answered: dict[str, OrderedDict[int, _Held]] = {}  # the last few complete frames
+        self._documents: dict[str, OrderedDict[int, LatestDocuments]] = {}  # results only, longer
         self._newest: dict[str, int] = {}  # the newest frame number with a result, per stream
 
     def offer(self, frame: Frame, models: tuple[str, ...]) -> None:
@@ -79,12 +98,18 @@ class LatestFrames:
                 answered[message.frame] = entry
                 while len(answered) > self._keep_answered:
                     answered.popitem(last=False)
+                docs = self._documents.setdefault(message.stream, OrderedDict())
+                f = entry.frame
+                docs[f.seq] = LatestDocuments(f.stream, f.seq, f.timestamp, dict(entry.results))
+                while len(docs) > self._keep_documents:
+                    docs.popitem(last=False)
 
     def forget(self, stream: str) -> None:
         """Drop a removed stream's frames (a stream added again under its name starts afresh)."""
         with self._lock:
             self._frames.pop(stream, None)
             self._answered.pop(stream, None)
+            self._documents.pop(stream, None)
             self._newest.pop(stream, None)
 
     def get(self, stream: str, frame: int | None = None) -> LatestFrame | None:
@@ -100,3 +125,11 @@ class LatestFrames:
                 return None
             f = entry.frame
             return LatestFrame(f.stream, f.seq, f.timestamp, f.image, dict(entry.results), entry.models)
+
+    def documents(self, stream: str, frame: int | None = None) -> LatestFrame | LatestDocuments | None:
+        """Like :meth:`get`, but an answered frame whose image is gone still has its results."""
+        held = self.get(stream, frame)
+        if held is not None or frame is None:
+            return held
+        with self._lock:
+            return self._documents.get(stream, OrderedDict()).get(frame)

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Protocol, overload
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,13 +15,13 @@ from starlette.routing import Route
 
 from edge import __version__
 from edge.messages import StatsSnapshot
-from edge.pipeline.latest import LatestFrame, LatestFrames
+from edge.pipeline.latest import LatestDocuments, LatestFrame, LatestFrames
 from edge.serve.metrics import Publisher
 from edge.serve.routes import UNAUTHORIZED, json_response, message
 from edge.web.jpegcache import JpegCache
 from edge.web.mjpeg import BOUNDARY, MjpegHub
 from edge.web.pages import page_info, page_routes
-from edge.web.params import PictureParamError, parse_picture
+from edge.web.params import PictureParamError, PictureParams, parse_picture
 from edge.web.redact import plain
 from edge.web.session import Sessions, web_authorized
 
@@ -130,7 +130,7 @@ def web_routes(parts: WebParts) -> list[Route]:
         return Response(jpeg, 200, _headers(held, offline), media_type="image/jpeg")
 
     async def latest_json(request: Request) -> Response:
-        found = _latest(request)
+        found = _latest(request, documents=True)
         if isinstance(found, Response):
             return found
         held, _, offline = found
@@ -168,7 +168,17 @@ def web_routes(parts: WebParts) -> list[Route]:
         media = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
         return StreamingResponse(parts_of(), 200, {"Cache-Control": "no-store"}, media_type=media)
 
-    def _latest(request: Request) -> tuple[LatestFrame, Any, bool] | Response:
+    @overload
+    def _latest(request: Request) -> tuple[LatestFrame, PictureParams, bool] | Response: ...
+    @overload
+    def _latest(
+        request: Request, documents: bool
+    ) -> tuple[LatestFrame | LatestDocuments, PictureParams, bool] | Response: ...
+
+    def _latest(
+        request: Request, documents: bool = False
+    ) -> tuple[LatestFrame | LatestDocuments, PictureParams, bool] | Response:
+        """The held frame asked for (``documents``: or its results alone, the image gone)."""
         name = request.path_params["stream"]
         snap = states.get()
         stream = snap.streams.get(name)
@@ -178,7 +188,8 @@ def web_routes(parts: WebParts) -> list[Route]:
             params = parse_picture(request.query_params)
         except PictureParamError as exc:
             return message(400, str(exc))
-        held = parts.pipeline.latest.get(name, params.frame)
+        latest = parts.pipeline.latest
+        held = latest.documents(name, params.frame) if documents else latest.get(name, params.frame)
         if held is None:
             what = f"frame {params.frame} is no longer held" if params.frame is not None else "no frame yet"
             return message(404, f"stream {name}: {what}")
@@ -200,7 +211,7 @@ def _models(stream: object) -> list[str]:
     return sorted(routes) if isinstance(routes, dict) else []
 
 
-def _headers(held: LatestFrame, offline: bool) -> dict[str, str]:
+def _headers(held: LatestFrame | LatestDocuments, offline: bool) -> dict[str, str]:
     headers = {
         "X-Edge-Frame": str(held.frame),
         "X-Edge-Timestamp": f"{held.timestamp:.6f}",

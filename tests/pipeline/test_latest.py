@@ -84,3 +84,19 @@ def test_the_last_answered_frames_outlive_newer_unanswered_ones() -> None:
     assert latest.get("cam", 0) is None and latest.get("cam", 1) is None  # the last two answered are kept
     newest = latest.get("cam")
     assert newest is not None and newest.frame == 9 and latest.get("cam", 8) is not None
+
+
+def test_the_results_of_an_answered_frame_outlive_its_image() -> None:
+    """latest.json?frame=N answers for longer than the picture's image is held."""
+    latest = LatestFrames(keep=2, keep_answered=1, keep_documents=5)
+    for seq in range(8):
+        latest.offer(_frame(seq), ("a",))
+        latest.result(_result(seq, "a"))
+    assert latest.get("cam", 4) is None  # its image is gone
+    docs = latest.documents("cam", 4)
+    assert docs is not None and docs.frame == 4 and docs.timestamp == 1004.0 and set(docs.documents()) == {"a"}
+    assert latest.documents("cam", 2) is None  # older than the 5 kept
+    newest = latest.documents("cam")
+    assert newest is not None and newest.frame == 7
+    latest.forget("cam")
+    assert latest.documents("cam", 6) is None
