@@ -4,6 +4,7 @@
 "use strict";
 (() => {
   const TILE_PERIOD = 250; // ms between pictures of a tile: at most 4 a second
+  const DOWN_PERIOD = 2000; // ms between pictures of a stream that is not running
   const STATUS_PERIOD = 2000;
   const UP = new Set(["running", "starting"]);
   const byId = (id) => document.getElementById(id);
@@ -195,7 +196,9 @@
       } catch (err) {
         t.root.dataset.fetchError = String(err); // the server is gone for a moment; the status says why
       }
-      await sleep(Math.max(50, TILE_PERIOD - (performance.now() - begun)));
+      const st = status && status.streams[t.name];
+      const period = st && !UP.has(st.state) ? DOWN_PERIOD : TILE_PERIOD; // a stream that is down shows no new frame
+      await sleep(Math.max(50, period - (performance.now() - begun)));
     }
   }
 
