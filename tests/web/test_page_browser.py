@@ -172,6 +172,10 @@ def test_the_detection_table_equals_latest_json_of_the_frame_shown(
     ]
     assert seen["rows"] == expected and expected, (seen, expected)
     assert watched.page.evaluate("document.querySelectorAll('article.tile:not([hidden])').length") == 1
+    before = len(watched.urls)
+    watched.page.wait_for_timeout(1000)
+    asked = watched.urls[before:]
+    assert any("/clip/latest.jpg" in u for u in asked) and not any("/camera/latest" in u for u in asked)
     assert watched.errors == []
 
 

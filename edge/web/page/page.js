@@ -169,7 +169,6 @@
     const counts = new Map();
     for (const p of predictions(doc)) counts.set(p.class, (counts.get(p.class) || 0) + 1);
     chips(t.counts, [...counts.entries()].sort().map(([c, n]) => [`${c} ×${n}`, false]));
-    t.off.hidden = !doc.offline;
     if (single === t.name) renderTable(doc);
   }
 
@@ -192,7 +191,7 @@
       await shown();
       const begun = performance.now();
       try {
-        await refreshOnce(t);
+        if (single === null || single === t.name) await refreshOnce(t); // a tile not shown asks for nothing
       } catch (err) {
         t.root.dataset.fetchError = String(err); // the server is gone for a moment; the status says why
       }
@@ -211,6 +210,7 @@
     if (!pic.ok) return;
     const frame = pic.headers.get("X-Edge-Frame");
     const blob = await pic.blob();
+    t.off.hidden = pic.headers.get("X-Edge-Offline") !== "1"; // a stream gone down keeps its last frame
     if (frame === t.frame) return;
     const answer = await get(`${base}/latest.json?frame=${encodeURIComponent(frame)}`);
     if (answer.status === 401) return expired();
