@@ -15,6 +15,7 @@ setup(
     package_data={
         "edge": ["py.typed", "gpu/ptx/*.ptx"],
         "edge.service": ["edge.service.in", "edge.example.yaml"],
+        "edge.web": ["page/*.html", "page/*.css", "page/*.js"],
     },
     install_requires=[
         "numpy>=1.24",
@@ -38,7 +39,10 @@ setup(
         # tensorrt-stubs is installed with --no-deps by tools/test.sh: it pulls TensorRT otherwise.
         # The v1 route, health and metrics server (`http:` in the config, `edge serve`); docs/serve.md.
         "http": HTTP,
-        "test": ["onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10", *HTTP],
+        "test": [
+            "onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10", *HTTP,
+            "playwright>=1.40",  # tests/web/test_page_browser.py drives Debian's chromium; no browser download
+        ],
         # Only tools/train_fixtures.py uses these. Ultralytics is AGPL: edge/ never imports it.
         "tools": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics>=8.4", "onnxslim>=0.1", "onnxruntime>=1.17"],
     },

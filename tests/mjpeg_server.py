@@ -32,12 +32,15 @@ class MjpegServer:
                 if self.path != "/video":
                     self.send_error(404)
                     return
+                if server.paused.is_set():  # a camera that is down: refuse until resumed
+                    self.send_error(503)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
                 self.end_headers()
                 i = 0
                 try:
-                    while not server.stopping.is_set():
+                    while not server.stopping.is_set() and not server.paused.is_set():
                         jpg = server.jpegs[i % len(server.jpegs)]
                         head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpg)}\r\n\r\n"
                         self.wfile.write(head.encode() + jpg + b"\r\n")
@@ -50,6 +53,7 @@ class MjpegServer:
                 pass
 
         self.stopping = threading.Event()
+        self.paused = threading.Event()  # set: streams end and new viewers get 503 (a camera killed)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.uri = f"http://127.0.0.1:{self.httpd.server_address[1]}/video"
@@ -58,6 +62,12 @@ class MjpegServer:
     def __enter__(self) -> MjpegServer:
         self._thread.start()
         return self
+
+    def pause(self) -> None:
+        self.paused.set()
+
+    def resume(self) -> None:
+        self.paused.clear()
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()

@@ -7,7 +7,8 @@ set -euo pipefail
 PKGS=(mosquitto python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
       gstreamer1.0-plugins-bad gstreamer1.0-libav
-      systemd)  # systemd-analyze: tests verify the unit and score its hardening
+      systemd  # systemd-analyze: tests verify the unit and score its hardening
+      chromium)  # the device page's browser test (Playwright drives it: no browser download)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -389,6 +389,17 @@ def run_bench(
     return out
 
 
+def picture_measurement(model_path: Path, clip: Path, frames: int, opts: BenchOptions) -> Measurement:
+    """The "annotate+jpeg 720p" row: what one picture of the device endpoints costs."""
+    from edge.bench.picture import picture_cost
+    from edge.model import Model
+
+    with Model.open(model_path, backend=opts.backend) as model:
+        cost = picture_cost(model, clip, frames)
+    fps = 1000.0 / cost["total"] if cost["total"] > 0 else 0.0
+    return Measurement("picture", model_path.name, 1, frames, round(fps, 1), stages_ms=cost)
+
+
 def default_models() -> list[Path]:
     root = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "models"
     return [p for p in (root / "shapes-detect.onnx", root / "shapes-segment.onnx") if p.is_file()]
@@ -421,6 +432,7 @@ def bench_main(args: argparse.Namespace) -> int:
         if args.imgsz:
             models = [larger_input(m, args.imgsz, Path(work)) for m in models]
         results = run_bench(models, clip, streams, args.frames, max(1, args.repeat), opts)
+        results += [picture_measurement(m, clip, min(args.frames, 30), opts) for m in models]
     report = format_report(results, machine_description())
     print(report)
     if args.json:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Measurement:
-    kind: str  # "raw", "raw_inflight", "loop" or "pipeline"
+    kind: str  # "raw", "raw_inflight", "loop", "pipeline" or "picture" (annotate+jpeg 720p, in stages_ms)
     model: str
     streams: int
     frames: int
@@ -44,6 +44,8 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
     )
     lines += [header, "-" * len(header)]
     for m in results:
+        if m.kind == "picture":
+            continue
         ratio = f"{m.ratio:.2f}" if m.ratio is not None else ""
         at_once = f" {m.ratio_inflight:>9.2f}" if m.ratio_inflight is not None else " " * 10 if flight else ""
         p50 = f"{m.latency_p50 * 1000:.1f}" if m.kind == "pipeline" else ""
@@ -73,6 +75,15 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
         for m in results:
             if m.kind == "loop" and m.stages_ms:
                 lines.append(f"  {m.model}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items()))
+    pictures = [m for m in results if m.kind == "picture"]
+    if pictures:
+        lines += ["", "annotate+jpeg 720p: one latest.jpg / MJPEG picture, mean ms (edge/bench/picture.py):"]
+        for m in pictures:
+            s = m.stages_ms
+            lines.append(
+                f"  {m.model}: {s['total']:.2f} ms (draw {s['annotate']:.2f}, encode {s['jpeg']:.2f}),"
+                f" {s['detections']:.1f} detections, {m.frames} frames"
+            )
     return "\n".join(lines)
 
 

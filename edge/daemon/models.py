@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from edge.engines.compile import BuildRequest
 from edge.engines.errors import EngineLoadError
 from edge.engines.manager import EngineManager, EngineState, EngineStatus
 from edge.engines.progress import ProgressTracker
+from edge.engines.report import EngineReport, engine_report
 from edge.engines.select import resolve_backend
 from edge.errors import BackendUnavailable, EdgeError
 from edge.hosted.fallback import HostedPlan, client_for
@@ -110,6 +112,8 @@ class ModelLoader:
         self._opened: list[Model] = []
         self._by_name: dict[str, list[Model]] = {}  # what a reload closes when it swaps a model
         self._threads: dict[str, ThreadSetting] = {}
+        self._tensorrt: set[str] = set()  # models that asked for an engine, for engine_reports
+        self._since: dict[str, float] = {}  # monotonic time each pending model started waiting
 
     def open(self) -> Opened:
         out = Opened()
@@ -163,6 +167,7 @@ class ModelLoader:
     def forget(self, name: str) -> None:
         """A removed model: stop tracking it (a build in progress finishes unused)."""
         self._models = [x for x in self._models if x.name != name]
+        self._tensorrt.discard(name)
         self._forget(name)
 
     def poll(self) -> list[Change]:
@@ -200,8 +205,10 @@ class ModelLoader:
             backend = resolve_backend(m.backend)  # "auto": TensorRT where it imports, said once
             if backend == "tensorrt":
                 spec = load_spec(m.path)
+                self._tensorrt.add(m.name)
                 status = self._engines().manager.request(spec, m.tensorrt, m.name)
                 return self._from_status(m, spec, status)
+            self._tensorrt.discard(m.name)  # a reload may move a model off TensorRT
             # Only ONNX Runtime takes a thread count: its share of the cores (edge.backends.threads).
             t = self._threads.get(m.name) if backend == "onnxruntime" else None
             options = {"threads": t.intra_op, "spinning": t.spinning} if t else {}
@@ -225,6 +232,7 @@ class ModelLoader:
             state = f"building: {_without_name(status)}"
             self._pending[m.name] = (m, spec)
             self._states[m.name] = state
+            self._since.setdefault(m.name, time.monotonic())
             return Waiting(m.name, state)
         return self._failed(m.name, _without_name(status))
 
@@ -253,6 +261,15 @@ class ModelLoader:
     def _forget(self, name: str) -> None:
         self._pending.pop(name, None)
         self._states.pop(name, None)
+        self._since.pop(name, None)
+
+    def engine_reports(self) -> dict[str, EngineReport]:
+        """Each TensorRT model's engine: state, seconds waited and build progress (any thread)."""
+        support, names, since = self._support, sorted(self._tensorrt), dict(self._since)
+        if support is None:
+            return {}
+        now = time.monotonic()
+        return {n: engine_report(support.manager.status(n), since.get(n), now) for n in names}
 
 
 def _cpu_threads(models: Sequence[ModelConfig]) -> dict[str, ThreadSetting]:

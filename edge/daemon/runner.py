@@ -143,7 +143,7 @@ class Daemon:
             pipeline.start()
             if self.http is not None:
                 try:
-                    self.http.start(pipeline, opened.specs)
+                    self.http.start(pipeline, opened.specs, self._loader.engine_reports)
                 except BaseException:
                     pipeline.stop(drain=False, timeout=self._drain_timeout)
                     raise

@@ -19,6 +19,13 @@ from edge.messages import ResultMessage
 from edge.sources import Frame
 
 KEEP = 8  # frames held per stream
+# Answered frames kept apart from the ring above: when inference lags, the newest answered frame
+# is the oldest of the ring and new frames would push it out between a client's latest.jpg and
+# its latest.json?frame=N. References only, so these cost no copy.
+KEEP_ANSWERED = 4
+# The results alone (no image) of the last answered frames, for latest.json?frame=N: a client
+# under load may ask for a picture's documents a second or more after it got the picture.
+KEEP_DOCUMENTS = 32
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,19 @@ class LatestFrame:
         return {m: r.to_payload() for m, r in sorted(self.results.items())}
 
 
+@dataclass(frozen=True)
+class LatestDocuments:
+    """An answered frame's results without its image (what ``latest.json`` needs)."""
+
+    stream: str
+    frame: int
+    timestamp: float
+    results: dict[str, ResultMessage]
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return {m: r.to_payload() for m, r in sorted(self.results.items())}
+
+
 @dataclass
 class _Held:
     frame: Frame
@@ -49,10 +69,14 @@ class _Held:
 
 
 class LatestFrames:
-    def __init__(self, keep: int = KEEP) -> None:
-        self._keep = keep
+    def __init__(
+        self, keep: int = KEEP, keep_answered: int = KEEP_ANSWERED, keep_documents: int = KEEP_DOCUMENTS
+    ) -> None:
+        self._keep, self._keep_answered, self._keep_documents = keep, keep_answered, keep_documents
         self._lock = threading.Lock()
         self._frames: dict[str, OrderedDict[int, _Held]] = {}
+        self._answered: dict[str, OrderedDict[int, _Held]] = {}  # the last few complete frames
+        self._documents: dict[str, OrderedDict[int, LatestDocuments]] = {}  # results only, longer
         self._newest: dict[str, int] = {}  # the newest frame number with a result, per stream
 
     def offer(self, frame: Frame, models: tuple[str, ...]) -> None:
@@ -70,19 +94,42 @@ class LatestFrames:
             entry.results[message.model] = message
             if all(m in entry.results for m in entry.models):
                 self._newest[message.stream] = max(message.frame, self._newest.get(message.stream, -1))
+                answered = self._answered.setdefault(message.stream, OrderedDict())
+                answered[message.frame] = entry
+                while len(answered) > self._keep_answered:
+                    answered.popitem(last=False)
+                docs = self._documents.setdefault(message.stream, OrderedDict())
+                f = entry.frame
+                docs[f.seq] = LatestDocuments(f.stream, f.seq, f.timestamp, dict(entry.results))
+                while len(docs) > self._keep_documents:
+                    docs.popitem(last=False)
 
     def forget(self, stream: str) -> None:
         """Drop a removed stream's frames (a stream added again under its name starts afresh)."""
         with self._lock:
             self._frames.pop(stream, None)
+            self._answered.pop(stream, None)
+            self._documents.pop(stream, None)
             self._newest.pop(stream, None)
 
     def get(self, stream: str, frame: int | None = None) -> LatestFrame | None:
         """Frame ``frame`` if still held, else (``frame`` None) the newest one with all its results."""
         with self._lock:
             number = self._newest.get(stream) if frame is None else frame
-            entry = self._frames.get(stream, OrderedDict()).get(number) if number is not None else None
+            if number is None:
+                return None
+            entry = self._frames.get(stream, OrderedDict()).get(number)
+            if entry is None:
+                entry = self._answered.get(stream, OrderedDict()).get(number)
             if entry is None:
                 return None
             f = entry.frame
             return LatestFrame(f.stream, f.seq, f.timestamp, f.image, dict(entry.results), entry.models)
+
+    def documents(self, stream: str, frame: int | None = None) -> LatestFrame | LatestDocuments | None:
+        """Like :meth:`get`, but an answered frame whose image is gone still has its results."""
+        held = self.get(stream, frame)
+        if held is not None or frame is None:
+            return held
+        with self._lock:
+            return self._documents.get(stream, OrderedDict()).get(frame)

@@ -36,6 +36,7 @@ class AppParts:
     publisher: Publisher  # the MQTT publisher's counters; None when MQTT is not configured
     registry: CollectorRegistry
     edge_config: object | None = None  # the daemon's EdgeConfig, for /api/config (edge.web)
+    engines: Callable[[], Mapping[str, object]] | None = None  # engine reports by model, for /api/status
     started: float = field(default_factory=time.time)
 
 
@@ -98,5 +99,5 @@ def _web_routes(parts: AppParts) -> list[Route]:
 
     if not isinstance(getattr(parts.pipeline, "latest", None), LatestFrames):
         return []
-    web = WebParts(parts.keys, parts.pipeline, parts.publisher, parts.edge_config, parts.started)  # type: ignore[arg-type]
+    web = WebParts(parts.keys, parts.pipeline, parts.publisher, parts.edge_config, parts.started, parts.engines)  # type: ignore[arg-type]
     return web_routes(web)

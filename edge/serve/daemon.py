@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry
 
@@ -45,9 +45,20 @@ class DaemonServer:
     def publisher(self) -> PublisherStats | None:
         return self._mqtt.counters() if self._mqtt is not None else None
 
-    def start(self, pipeline: ServePipeline, specs: Mapping[str, ModelSpec]) -> HttpServer:
+    def start(
+        self,
+        pipeline: ServePipeline,
+        specs: Mapping[str, ModelSpec],
+        engines: Callable[[], Mapping[str, object]] | None = None,
+    ) -> HttpServer:
         self.server = HttpServer(
-            self.http, pipeline, self.served(specs), self.publisher, self.registry, edge_config=self._config
+            self.http,
+            pipeline,
+            self.served(specs),
+            self.publisher,
+            self.registry,
+            edge_config=self._config,
+            engines=engines,
         )
         self.server.start()
         return self.server

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import uvicorn
 from prometheus_client import CollectorRegistry
@@ -33,9 +33,10 @@ class HttpServer:
         publisher: Publisher,
         registry: CollectorRegistry,
         edge_config: object | None = None,
+        engines: Callable[[], Mapping[str, object]] | None = None,  # TensorRT engine reports, for /api/status
     ) -> None:
         keys = config.resolve_keys()
-        app = build_app(AppParts(config, keys, pipeline, models, publisher, registry, edge_config))
+        app = build_app(AppParts(config, keys, pipeline, models, publisher, registry, edge_config, engines=engines))
         self._config = config
         self._server = uvicorn.Server(
             uvicorn.Config(

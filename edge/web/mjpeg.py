@@ -8,15 +8,17 @@ viewers is bounded across all streams.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.pipeline.latest import LatestFrames
+from edge.pipeline.latest import LatestFrame, LatestFrames
 from edge.web.params import PictureParams
 from edge.web.picture import render_jpeg
 
 MAX_VIEWERS = 8
 MAX_FPS = 10.0
 BOUNDARY = "edgeframe"
+Render = Callable[[LatestFrame, PictureParams], bytes]
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,11 @@ class Encoded:
 
 
 class _Encoder:
-    def __init__(self, latest: LatestFrames, stream: str, params: PictureParams, max_fps: float) -> None:
+    def __init__(
+        self, latest: LatestFrames, stream: str, params: PictureParams, max_fps: float, render: Render = render_jpeg
+    ) -> None:
         self._latest, self._stream, self._params, self._period = latest, stream, params, 1.0 / max_fps
+        self._render = render
         self.viewers = 0
         self.encoded = 0  # pictures encoded since start, for tests and stats
         self.current: Encoded | None = None
@@ -46,7 +51,7 @@ class _Encoder:
                     return
             held = self._latest.get(self._stream)
             if held is not None and (self.current is None or held.frame != self.current.frame):
-                jpeg = render_jpeg(held, self._params)
+                jpeg = self._render(held, self._params)
                 with self.changed:
                     self.encoded += 1
                     self.current = Encoded(held.frame, jpeg)
@@ -61,8 +66,14 @@ class _Encoder:
 
 
 class MjpegHub:
-    def __init__(self, latest: LatestFrames, max_viewers: int = MAX_VIEWERS, max_fps: float = MAX_FPS) -> None:
-        self._latest, self._max, self._fps = latest, max_viewers, max_fps
+    def __init__(
+        self,
+        latest: LatestFrames,
+        max_viewers: int = MAX_VIEWERS,
+        max_fps: float = MAX_FPS,
+        render: Render = render_jpeg,  # the server passes its JpegCache's, so latest.jpg shares the encodes
+    ) -> None:
+        self._latest, self._max, self._fps, self._render = latest, max_viewers, max_fps, render
         self._lock = threading.Lock()
         self._encoders: dict[tuple[str, PictureParams], _Encoder] = {}
 
@@ -85,7 +96,7 @@ class MjpegHub:
             encoder = self._encoders.get(key)
             fresh = encoder is None
             if encoder is None:
-                encoder = self._encoders[key] = _Encoder(self._latest, stream, params, self._fps)
+                encoder = self._encoders[key] = _Encoder(self._latest, stream, params, self._fps, self._render)
             with encoder.changed:
                 encoder.viewers += 1
         if fresh:

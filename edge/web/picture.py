@@ -27,7 +27,10 @@ def render_jpeg(latest: LatestFrame, params: PictureParams) -> bytes:
         image = annotate(image, _filtered(message.v1, params), labels=params.labels, stroke=2, boxes=params.boxes)
     if params.height is not None and params.height != image.shape[0]:
         width = max(1, round(image.shape[1] * params.height / image.shape[0]))
-        image = np.asarray(cv2.resize(image, (width, params.height), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        # INTER_AREA where shrinking by more than half (linear would alias); linear above that, where
+        # it looks the same and INTER_AREA's non-integer ratios cost 5x (480 -> 360: 3.4 ms vs 0.7).
+        interpolation = cv2.INTER_AREA if params.height * 2 <= image.shape[0] else cv2.INTER_LINEAR
+        image = np.asarray(cv2.resize(image, (width, params.height), interpolation=interpolation), dtype=np.uint8)
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, params.quality])
     if not ok:
         raise EdgeError("OpenCV could not encode the annotated image")

@@ -1,34 +1,26 @@
-"""``/api/streams``, ``/api/status``, ``/api/config`` and each stream's ``latest.jpg`` / ``latest.json``."""
+"""``/api/streams``, ``/api/status``, ``/api/config``, the device page and each stream's pictures."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
-from edge.messages import StatsSnapshot
-from edge.pipeline.latest import LatestFrame, LatestFrames
-from edge.serve.auth import authorized
+from edge import __version__
 from edge.serve.metrics import Publisher
 from edge.serve.routes import UNAUTHORIZED, json_response, message
-from edge.web.mjpeg import BOUNDARY, MjpegHub
-from edge.web.params import PictureParamError, parse_picture
-from edge.web.picture import render_jpeg
+from edge.web.jpegcache import JpegCache
+from edge.web.mjpeg import MjpegHub
+from edge.web.pages import page_info, page_routes
 from edge.web.redact import plain
+from edge.web.session import Sessions, web_authorized
+from edge.web.streams import States, StreamPictures, WebPipeline
 
-_UP = ("running", "starting")  # a stream in any other state is down: its last frame is marked offline
-
-
-class WebPipeline(Protocol):
-    latest: LatestFrames
-
-    def snapshot(self) -> StatsSnapshot: ...
+__all__ = ["WebParts", "WebPipeline", "web_routes"]
 
 
 @dataclass(frozen=True)
@@ -38,24 +30,30 @@ class WebParts:
     publisher: Publisher
     config: object | None  # the effective EdgeConfig; None when the server was started without one
     started: float  # time.time() at start
+    engines: Callable[[], Mapping[str, object]] | None = None  # TensorRT engine reports (dataclasses) by model
 
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def web_routes(parts: WebParts) -> list[Route]:
-    hub = MjpegHub(parts.pipeline.latest)
+    pictures = JpegCache()
+    states = States(parts.pipeline)
+    hub = MjpegHub(parts.pipeline.latest, render=pictures.get)
+    streams_of = StreamPictures(parts.pipeline.latest, states, pictures, hub)
+    sessions = Sessions()
+    info = page_info(parts.config)
 
     def guarded(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
-            if not authorized(request, parts.keys):
+            if not web_authorized(request, parts.keys, sessions):
                 return message(401, UNAUTHORIZED)
             return await handler(request)
 
         return endpoint
 
     async def streams(request: Request) -> Response:
-        snap = parts.pipeline.snapshot()
+        snap = states.fresh()
         doc = {
             name: {"state": s.state, "models": {m: snap.models.get(m, "unknown") for m in _models(s)}}
             for name, s in snap.streams.items()
@@ -63,12 +61,15 @@ def web_routes(parts: WebParts) -> list[Route]:
         return json_response(200, {"streams": doc})
 
     async def status(request: Request) -> Response:
-        doc = parts.pipeline.snapshot().to_payload()
+        doc = states.fresh().to_payload()
         stats = parts.publisher()
         doc["publisher"] = asdict(stats) if stats is not None else None
         doc["spool_depth"] = stats.spooled if stats is not None else None
         doc["uptime"] = round(time.time() - parts.started, 1)
         doc["mjpeg"] = {"viewers": hub.viewers, "encoders": hub.encoders}
+        doc["engines"] = dict(parts.engines()) if parts.engines is not None else {}
+        doc["pictures_encoded"] = pictures.encoded  # latest.jpg and MJPEG pictures drawn and encoded
+        doc["device"] = {"id": info.device, "version": __version__, "backend": info.backend}
         return json_response(200, plain(doc))
 
     async def config(request: Request) -> Response:
@@ -76,90 +77,17 @@ def web_routes(parts: WebParts) -> list[Route]:
             return message(404, "this server was started without a config file")
         return json_response(200, plain(parts.config))
 
-    async def latest_jpg(request: Request) -> Response:
-        found = _latest(request)
-        if isinstance(found, Response):
-            return found
-        held, params, offline = found
-        jpeg = await run_in_threadpool(render_jpeg, held, params)
-        return Response(jpeg, 200, _headers(held, offline), media_type="image/jpeg")
-
-    async def latest_json(request: Request) -> Response:
-        found = _latest(request)
-        if isinstance(found, Response):
-            return found
-        held, _, offline = found
-        doc = {"stream": held.stream, "frame": held.frame, "timestamp": held.timestamp, "offline": offline}
-        doc["results"] = held.documents()
-        return json_response(200, doc, _headers(held, offline))
-
-    async def mjpeg(request: Request) -> Response:
-        name = request.path_params["stream"]
-        if name not in parts.pipeline.snapshot().streams:
-            return message(404, f"no stream named {name!r}")
-        try:
-            params = parse_picture(request.query_params)
-        except PictureParamError as exc:
-            return message(400, str(exc))
-        if params.frame is not None:
-            return message(400, "frame: not a parameter of the live stream")
-        encoder = hub.join(name, params)
-        if encoder is None:
-            return message(503, "too many viewers of the live streams; try again later", {"Retry-After": "5"})
-
-        async def parts_of() -> AsyncIterator[bytes]:
-            last = -1
-            try:
-                while True:
-                    picture = await run_in_threadpool(encoder.next, last, 1.0)
-                    if picture is None:
-                        continue
-                    last = picture.frame
-                    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(picture.jpeg)}\r\n"
-                    yield (head + f"X-Edge-Frame: {picture.frame}\r\n\r\n").encode() + picture.jpeg + b"\r\n"
-            finally:
-                hub.leave(name, params, encoder)
-
-        media = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
-        return StreamingResponse(parts_of(), 200, {"Cache-Control": "no-store"}, media_type=media)
-
-    def _latest(request: Request) -> tuple[LatestFrame, Any, bool] | Response:
-        name = request.path_params["stream"]
-        snap = parts.pipeline.snapshot()
-        stream = snap.streams.get(name)
-        if stream is None:
-            return message(404, f"no stream named {name!r}; streams: {', '.join(sorted(snap.streams)) or 'none'}")
-        try:
-            params = parse_picture(request.query_params)
-        except PictureParamError as exc:
-            return message(400, str(exc))
-        held = parts.pipeline.latest.get(name, params.frame)
-        if held is None:
-            what = f"frame {params.frame} is no longer held" if params.frame is not None else "no frame yet"
-            return message(404, f"stream {name}: {what}")
-        return held, params, stream.state not in _UP
-
     return [
+        *page_routes(parts.keys, sessions, info),
         Route("/api/streams", guarded(streams), methods=["GET"]),
         Route("/api/status", guarded(status), methods=["GET"]),
         Route("/api/config", guarded(config), methods=["GET"]),
-        Route("/api/streams/{stream}/latest.jpg", guarded(latest_jpg), methods=["GET"]),
-        Route("/api/streams/{stream}/latest.json", guarded(latest_json), methods=["GET"]),
-        Route("/api/streams/{stream}/mjpeg", guarded(mjpeg), methods=["GET"]),
+        Route("/api/streams/{stream}/latest.jpg", guarded(streams_of.latest_jpg), methods=["GET"]),
+        Route("/api/streams/{stream}/latest.json", guarded(streams_of.latest_json), methods=["GET"]),
+        Route("/api/streams/{stream}/mjpeg", guarded(streams_of.mjpeg), methods=["GET"]),
     ]
 
 
 def _models(stream: object) -> list[str]:
     routes = getattr(stream, "routes", None)
     return sorted(routes) if isinstance(routes, dict) else []
-
-
-def _headers(held: LatestFrame, offline: bool) -> dict[str, str]:
-    headers = {
-        "X-Edge-Frame": str(held.frame),
-        "X-Edge-Timestamp": f"{held.timestamp:.6f}",
-        "Cache-Control": "no-store",
-    }
-    if offline:
-        headers["X-Edge-Offline"] = "1"
-    return headers

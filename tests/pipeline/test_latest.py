@@ -36,7 +36,7 @@ def test_the_image_is_held_by_reference_not_copied() -> None:
 
 
 def test_only_the_last_frames_are_kept_and_older_ones_can_be_asked_for() -> None:
-    latest = LatestFrames(keep=3)
+    latest = LatestFrames(keep=3, keep_answered=2)
     for seq in range(5):
         latest.offer(_frame(seq), ("a",))
         latest.result(_result(seq, "a"))
@@ -64,3 +64,39 @@ def test_a_forgotten_stream_holds_nothing() -> None:
     latest.result(_result(0, "a"))
     latest.forget("cam")
     assert latest.get("cam") is None and latest.get("cam", 0) is None
+
+
+def test_the_last_answered_frames_outlive_newer_unanswered_ones() -> None:
+    """Inference lags: the newest answered frame stays askable while new frames keep coming."""
+    latest = LatestFrames(keep=3, keep_answered=2)
+    for seq in range(2):
+        latest.offer(_frame(seq), ("a",))
+        latest.result(_result(seq, "a"))
+    for seq in range(2, 10):  # offered, not answered yet: they push 0 and 1 out of the ring
+        latest.offer(_frame(seq), ("a",))
+    newest = latest.get("cam")
+    assert newest is not None and newest.frame == 1
+    older = latest.get("cam", 0)
+    assert older is not None and older.frame == 0
+    latest.offer(_frame(10), ("a",))
+    latest.result(_result(9, "a"))
+    latest.result(_result(8, "a"))
+    assert latest.get("cam", 0) is None and latest.get("cam", 1) is None  # the last two answered are kept
+    newest = latest.get("cam")
+    assert newest is not None and newest.frame == 9 and latest.get("cam", 8) is not None
+
+
+def test_the_results_of_an_answered_frame_outlive_its_image() -> None:
+    """latest.json?frame=N answers for longer than the picture's image is held."""
+    latest = LatestFrames(keep=2, keep_answered=1, keep_documents=5)
+    for seq in range(8):
+        latest.offer(_frame(seq), ("a",))
+        latest.result(_result(seq, "a"))
+    assert latest.get("cam", 4) is None  # its image is gone
+    docs = latest.documents("cam", 4)
+    assert docs is not None and docs.frame == 4 and docs.timestamp == 1004.0 and set(docs.documents()) == {"a"}
+    assert latest.documents("cam", 2) is None  # older than the 5 kept
+    newest = latest.documents("cam")
+    assert newest is not None and newest.frame == 7
+    latest.forget("cam")
+    assert latest.documents("cam", 6) is None

@@ -82,7 +82,8 @@ def test_a_stream_that_ended_serves_its_last_frame_marked_offline(served: Served
     wait_for(lambda: request(served.url + "/api/streams").json()["streams"]["cam"]["state"] == "ended", 30)
     answer = request(served.url + "/api/streams/cam/latest.jpg")
     assert answer.status == 200 and answer.headers["x-edge-offline"] == "1"
-    assert int(answer.headers["x-edge-frame"]) == 29
+    # The last frame answered: 29 unless a loaded machine dropped the clip's last frames.
+    assert int(answer.headers["x-edge-frame"]) == max(served.sink.frames("cam", "det"))
 
 
 @pytest.mark.parametrize("query", ["?colour=red", "?height=abc", "?quality=0", "?boxes=maybe"])
