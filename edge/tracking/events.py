@@ -20,14 +20,17 @@ class Event:
     class_name: str  # "class" in JSON
     source: str = "local"  # "local" or "hosted", like results
     fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    stream: str = ""  # filled by StreamTracking, which knows its stream and model
+    model: str = ""
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
             raise ValueError(f"event: unknown type {self.type!r}")
 
     def to_json(self) -> dict[str, Any]:
-        common = {"type": self.type, "ts": self.ts, "tracker_id": self.tracker_id, "class": self.class_name}
-        return {**common, "source": self.source, **dict(self.fields)}
+        common = {"type": self.type, "ts": self.ts, "stream": self.stream, "model": self.model}
+        track = {"tracker_id": self.tracker_id, "class": self.class_name, "source": self.source}
+        return {**common, **track, **dict(self.fields)}
 
 
 def track_new(summary: TrackSummary, class_name: str, source: str = "local") -> Event:
