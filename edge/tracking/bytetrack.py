@@ -122,7 +122,7 @@ class ByteTracker:
         cfg = self.config
         score = iou_matrix(kalman.cxcywh_to_xyxy(self._mean[:, :4]), dets.xyxy)
         if cfg.class_aware and len(self._tracks) and len(dets):
-            track_cls = np.array([t.votes.most_common(1)[0][0] for t in self._tracks])
+            track_cls = np.fromiter((t.class_id for t in self._tracks), dtype=np.int64, count=len(self._tracks))
             score = np.where(track_cls[:, None] == dets.class_id[None, :], score, 0.0)
         conf = dets.confidence
         confirmed = np.array([t.confirmed for t in self._tracks], dtype=bool)
@@ -155,10 +155,11 @@ class ByteTracker:
         m, c = kalman.update(self._mean[t_idx], self._cov[t_idx], dets.xyxy[d_idx], cfg.kalman)
         self._mean[t_idx], self._cov[t_idx] = m, c
         confirmed: list[TrackSummary] = []
-        for d, t in zip(d_idx.tolist(), t_idx.tolist()):  # per matched track: bookkeeping only
+        boxes, classes = dets.xyxy[d_idx].tolist(), dets.class_id[d_idx].tolist()
+        scores = dets.confidence[d_idx].tolist()
+        for i, t in enumerate(t_idx.tolist()):  # per matched track: bookkeeping only, plain floats
             track = self._tracks[t]
-            cls, score = int(dets.class_id[d]), float(dets.confidence[d])
-            track.observe(ts, dets.xyxy[d], cls, score, cfg.stationary_s, cfg.stationary_frac)
+            track.observe(ts, boxes[i], classes[i], scores[i], cfg.stationary_s, cfg.stationary_frac)
             if not track.confirmed and self._ready(track, ts):
                 track.tracker_id = self._next_id
                 self._next_id += 1
@@ -182,8 +183,8 @@ class ByteTracker:
         for d in new:
             score = float(dets.confidence[d])
             track = Track(first_seen=ts, last_seen=ts, best_score=score)
-            track.votes[int(dets.class_id[d])] += 1
-            track.record(ts, dets.xyxy[d], cfg.stationary_s, cfg.stationary_frac)
+            track.vote(int(dets.class_id[d]))
+            track.record(ts, dets.xyxy[d].tolist(), cfg.stationary_s, cfg.stationary_frac)
             self._tracks.append(track)
             if self._ready(track, ts):  # confirm_hits=1 with confirm_after=0: an id at once
                 track.tracker_id = ids[d] = self._next_id
