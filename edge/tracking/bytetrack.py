@@ -35,6 +35,10 @@ class TrackerConfig:
     confirm_hits: int = 3  # matched frames to confirm...
     confirm_after: float = 0.0  # ...and at least this many seconds since first seen
     class_aware: bool = True
+    # With class_aware, a box of another class may still continue a track at this fraction of
+    # its IoU (0: never). Detectors flip the class of a half-hidden object; a weight below 1
+    # keeps same-class matches first while a confident overlap survives the flip.
+    other_class_weight: float = 0.0
     stationary_s: float = 3.0
     stationary_frac: float = 0.1  # of the box size
     kalman: kalman.KalmanParams = field(default_factory=kalman.KalmanParams)
@@ -42,6 +46,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.low_score <= self.high_score <= self.new_track_score <= 1:
             raise ValueError("tracker: need 0 <= low_score <= high_score <= new_track_score <= 1")
+        if not 0 <= self.other_class_weight <= 1:
+            raise ValueError("tracker: other_class_weight must be within 0-1")
         if self.lost_after <= 0 or self.confirm_after < 0 or self.confirm_hits < 1:
             raise ValueError("tracker: lost_after must be > 0, confirm_after >= 0, confirm_hits >= 1")
 
@@ -123,7 +129,7 @@ class ByteTracker:
         score = iou_matrix(kalman.cxcywh_to_xyxy(self._mean[:, :4]), dets.xyxy)
         if cfg.class_aware and len(self._tracks) and len(dets):
             track_cls = np.fromiter((t.class_id for t in self._tracks), dtype=np.int64, count=len(self._tracks))
-            score = np.where(track_cls[:, None] == dets.class_id[None, :], score, 0.0)
+            score = np.where(track_cls[:, None] == dets.class_id[None, :], score, score * cfg.other_class_weight)
         conf = dets.confidence
         confirmed = np.array([t.confirmed for t in self._tracks], dtype=bool)
         high = conf >= cfg.high_score
