@@ -82,8 +82,8 @@ def test_gap_ends_all_tracks_with_its_reason() -> None:
     assert tracker.tracks == []
 
 
-def test_class_aware_tracker_does_not_match_across_classes() -> None:
-    tracker = ByteTracker(TrackerConfig(confirm_hits=1))
+def test_strictly_class_aware_tracker_does_not_match_across_classes() -> None:
+    tracker = ByteTracker(TrackerConfig(confirm_hits=1, other_class_weight=0.0))
     box = np.array([[10, 10, 50, 70.0]])
     first = tracker.update(Detections(box, np.array([0]), np.array([0.9])), 0.0)
     second = tracker.update(Detections(box, np.array([1]), np.array([0.9])), 0.1)
@@ -160,3 +160,5 @@ def test_majority_class_is_kept_per_track() -> None:
     for i, cls in enumerate([2, 2, 1, 2, 1]):
         tracker.update(Detections(box, np.array([cls]), np.array([0.9])), i * 0.1)
     assert [t.class_id for t in tracker.tracks] == [2]
+    flipped = tracker.update(Detections(box, np.array([1]), np.array([0.9])), 0.6)
+    assert flipped.track_class.tolist() == [2]  # counted as its track's class
