@@ -167,7 +167,7 @@ def evaluate(frames: int, seed: int, reference_python: str | None) -> dict[str, 
     truth = [f.truth for f in seq]
     scores = {
         "edge ByteTracker": score(truth, track_ours(dets)),
-        "edge, strict classes": score(truth, track_ours(dets, other_class_weight=0.0)),
+        "edge strict classes": score(truth, track_ours(dets, other_class_weight=0.0)),
     }
     if reference_python:
         scores["trackers ByteTrack"] = score(truth, track_reference(dets, reference_python))
