@@ -3,7 +3,8 @@
 Why our own core: per issue 16 and the shared tracking notes, the well-kept libraries (`trackers`,
 `norfair`, `boxmot`) count lost frames rather than seconds, drop unconfirmed boxes, or need
 dependencies that do not fit a Jetson; SciPy and `lap` are not in this environment either.
-Not yet checked against `trackers`' ByteTrack as a reference (see docs/tracking.md).
+Checked against `trackers`' ByteTrack as a test-only reference on the same real detections by
+tools/track_quality.py (IDF1 and MOTA in docs/tracking.md).
 
 Two-stage association as in ByteTrack: confirmed tracks take high-score
 detections by IoU, the rest of them then take low-score detections (occluded or blurred objects),
