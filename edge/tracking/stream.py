@@ -205,7 +205,8 @@ class StreamTracking:
         keep = np.nonzero(update.tracker_id >= 0)[0]
         boxes = normalize_boxes(frame.detections.xyxy[keep], frame.width, frame.height)
         ids = update.tracker_id[keep].tolist()
-        names = [self._class_name(c) for c in update.track_class[keep].tolist()]
+        table = self._names()  # every class id here came from this stream's table
+        names = [table[c] for c in update.track_class[keep].tolist()]
         for zone in self._zones.values():
             events += self._note(zone.update(ts, ids, boxes, names, source))
         for line in self._lines.values():
@@ -247,7 +248,12 @@ class StreamTracking:
     def _stamp(self, events: list[Event]) -> list[Event]:
         return [replace(e, stream=self._stream, model=self._settings.model) for e in events]
 
-    def _class_name(self, class_id: int) -> str:
+    def _names(self) -> list[str]:
+        """Class names by id (the table only grows, so a length check keeps it current)."""
         if len(self._class_names) != len(self._class_ids):
             self._class_names = list(self._class_ids)
-        return self._class_names[class_id] if 0 <= class_id < len(self._class_names) else str(class_id)
+        return self._class_names
+
+    def _class_name(self, class_id: int) -> str:
+        names = self._names()
+        return names[class_id] if 0 <= class_id < len(names) else str(class_id)
