@@ -95,7 +95,7 @@ class StreamTracking:
             return [self._untouched(message)]
         out: list[TrackedResult] = []
         if not self._buffer.push(message.frame, message, now):
-            if self._last_ts is None or message.timestamp <= self._last_ts:
+            if message.frame in self._buffer or self._last_ts is None or message.timestamp <= self._last_ts:
                 self._late += 1
                 return [self._untouched(message)]
             # An old frame number with a newer capture time: the stream counts afresh (reconnected).
