@@ -209,6 +209,11 @@ class StreamTracking:
         names = [table[c] for c in update.track_class[keep].tolist()]
         for zone in self._zones.values():
             events += self._note(zone.update(ts, ids, boxes, names, source))
+        for s in update.confirmed:  # where each new track was first seen, for lines crossed meanwhile
+            if s.first_box is not None:
+                first = normalize_boxes(np.asarray([s.first_box]), frame.width, frame.height)
+                for line in self._lines.values():
+                    line.prime(s.tracker_id, first)
         for line in self._lines.values():
             events += self._note(line.update(ts, ids, boxes, names, source))
         tracked = replace(message, v1=with_tracker_ids(message.v1, update.tracker_id))
