@@ -120,6 +120,8 @@ class ByteTracker:
         return ended
 
     def _select(self, keep: list[int]) -> None:
+        if len(keep) == len(self._tracks):
+            return  # every track stays (keep is in order): no copies of the filter state
         self._tracks = [self._tracks[i] for i in keep]
         self._mean = self._mean[keep]
         self._cov = self._cov[keep]
@@ -185,7 +187,9 @@ class ByteTracker:
         self, dets: Detections, ts: float, used: set[int], ids: npt.NDArray[np.int64]
     ) -> list[TrackSummary]:
         cfg = self.config
-        new = [d for d in range(len(dets)) if d not in used and dets.confidence[d] >= cfg.new_track_score]
+        free = dets.confidence >= cfg.new_track_score
+        free[list(used)] = False
+        new = np.nonzero(free)[0].tolist()
         if not new:
             return []
         confirmed: list[TrackSummary] = []
