@@ -16,6 +16,7 @@ setup(
         "edge": ["py.typed", "gpu/ptx/*.ptx"],
         "edge.service": ["edge.service.in", "edge.example.yaml"],
         "edge.web": ["page/*.html", "page/*.css", "page/*.js"],
+        "edge.tracking": ["events.schema.json"],
     },
     install_requires=[
         "numpy>=1.24",
