@@ -15,6 +15,7 @@ setup(
     package_data={
         "edge": ["py.typed", "gpu/ptx/*.ptx"],
         "edge.service": ["edge.service.in", "edge.example.yaml"],
+        "edge.tracking": ["events.schema.json"],
     },
     install_requires=[
         "numpy>=1.24",

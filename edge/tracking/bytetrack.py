@@ -67,6 +67,16 @@ class ByteTracker:
         return self._next_id
 
     @property
+    def active(self) -> int:
+        """Confirmed tracks alive now (cheaper than len(tracks): no summaries)."""
+        return sum(t.confirmed for t in self._tracks)
+
+    @property
+    def last_ts(self) -> float | None:
+        """Capture time of the last update; None before the first and after a gap."""
+        return self._last_ts
+
+    @property
     def tracks(self) -> list[TrackSummary]:
         return [t.summary() for t in self._tracks if t.confirmed]
 
