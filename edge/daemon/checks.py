@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
 from edge.config import EdgeConfig, locate
 from edge.errors import EdgeError
 from edge.models import ModelSpec, load_spec
+from edge.pipeline.plan import StreamPlan
 from edge.sources import SourceKind
+
+log = logging.getLogger("edge.daemon")
 
 
 def check_runtime(config: EdgeConfig) -> tuple[list[str], list[str]]:
@@ -50,3 +55,14 @@ def tracking_problems(config: EdgeConfig, specs: Mapping[str, ModelSpec]) -> lis
             where = f"streams.{plan.name}"
             problems += check_model(plan.tracking, where, spec.task.value, spec.class_names)
     return problems
+
+
+def untrackable_dropped(config: EdgeConfig, specs: Mapping[str, ModelSpec]) -> tuple[StreamPlan, ...]:
+    """The streams to run: one whose tracked model cannot be tracked as configured (known only
+    once a pulled model is read, at start) runs untracked, with one error line saying why."""
+    bad: dict[str, str] = {}
+    for line in tracking_problems(config, specs):
+        bad.setdefault(line.split(".", 2)[1], line)
+    for line in locate(config.path, list(bad.values())):
+        log.error("%s; the stream runs without tracking", line)
+    return tuple(dataclasses.replace(p, tracking=None) if p.name in bad else p for p in config.streams)

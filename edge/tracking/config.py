@@ -9,6 +9,7 @@ is checked by :func:`check_model` once the model's spec is read (``edge validate
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from types import MappingProxyType
@@ -29,6 +30,7 @@ _SCORES = ("high_score", "low_score", "new_track_score", "match_iou", "low_match
 _TRACKING_KEYS = ("model", "confirm_hits", "class_aware", "reorder_s", "max_gap", *_SECONDS, *_SCORES)
 _ZONE_KEYS = ("polygon", "classes", "anchor", "enter_s", "exit_grace_s", "loiter_s")
 _LINE_KEYS = ("points", "classes", "anchor", "band")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # one MQTT topic level, a file-safe word
 TRACKABLE_TASKS = ("object-detection", "instance-segmentation", "keypoint-detection")
 
 
@@ -226,6 +228,9 @@ def _section(raw: object, where: str, parse: Any, errors: list[str]) -> dict[str
         return {}
     out = {}
     for name, value in raw.items():
+        if not isinstance(name, str) or not _NAME.match(name):
+            errors.append(f"{where}.{name}: {name!r} is not a usable name; use letters, digits, '_', '-' or '.'")
+            continue
         item = _run(errors, lambda n=str(name), v=value: parse(n, v, f"{where}.{n}"), f"{where}.{name}")
         if item is not None:
             out[str(name)] = item

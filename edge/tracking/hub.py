@@ -64,6 +64,7 @@ class Tracker(Protocol):
     def flush(self, now: float) -> Sequence[Released]: ...
     def gap(self, ts: float, reason: str = "gap") -> Sequence[Event]: ...
     def counters(self) -> Mapping[str, object]: ...
+    def pending_counters(self) -> Mapping[str, object]: ...
     def state(self) -> TrackingState: ...
     def apply(self, settings: TrackingSettings) -> Mapping[str, object]: ...
     @property
@@ -221,7 +222,7 @@ class TrackingHub:
                     if s is None:  # tracking was removed while it queued
                         self._publish(item)
                     else:
-                        self._release(s, s.tracker.offer(item, self._clock()))
+                        self._offer(s, item)
                 elif isinstance(item, _Configure):
                     self._reconfigure(item)
                 if time.monotonic() >= next_tick:
@@ -229,6 +230,15 @@ class TrackingHub:
                     self._periodic()
             except Exception:  # one bad result must not end tracking for every stream
                 log.exception("tracking: failed on %s", type(item).__name__)
+
+    def _offer(self, s: _Stream, message: ResultMessage) -> None:
+        try:
+            released = s.tracker.offer(message, self._clock())
+        except Exception:  # published untracked rather than lost
+            log.exception("tracking: stream %s: result #%d not tracked", s.name, message.frame)
+            s.outbox.append(message)
+            released = []
+        self._release(s, released)
 
     def _periodic(self) -> None:
         now = self._clock()
@@ -293,9 +303,11 @@ class TrackingHub:
     def _end_tracks(self, s: _Stream, reason: str) -> None:
         self._release(s, s.tracker.flush(math.inf))  # what waited comes before the ends
         events = tuple(s.tracker.gap(self._clock(), reason))
-        s.outbox.append(TrackingOutput(s.name, s.settings.model, events, dict(s.tracker.counters())))
+        s.outbox.append(TrackingOutput(s.name, s.settings.model, events, dict(s.tracker.pending_counters())))
         self._drain(s)
-        log.info("tracking: stream %s: %d tracks ended (%s)", s.name, sum(e.type == "track.end" for e in events), reason)
+        log.info(
+            "tracking: stream %s: %d tracks ended (%s)", s.name, sum(e.type == "track.end" for e in events), reason
+        )
 
     def _open(self, name: str, settings: TrackingSettings) -> None:
         path = None if self._folder is None else state_path(self._folder, name)

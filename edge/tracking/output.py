@@ -25,7 +25,7 @@ class TrackingOutput:
         out = []
         for event in self.events:
             doc = event.to_json()
-            doc.setdefault("stream", self.stream)
-            doc.setdefault("model", self.model)
+            doc["stream"] = doc.get("stream") or self.stream  # StreamTracking stamps them; a bare Event has ""
+            doc["model"] = doc.get("model") or self.model
             out.append(doc)
         return out
