@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from edge.config import EdgeConfig, ModelConfig
+from edge.daemon.checks import tracking_problems
 from edge.daemon.models import Failed, ModelLoader, Ready, Waiting, hosted_plans
 from edge.messages import Sink
 from edge.pipeline import Pipeline
@@ -156,6 +157,10 @@ class Reloader:
         p = self._pipeline
         opened = {name: self._open(new.models[name]) for name in plan.models_reopened + plan.models_added}
         plans = {s.name: s for s in new.streams}
+        for line in tracking_problems(new, self._loader.specs()):  # the tracked model's task and classes
+            stream = line.split(".", 2)[1]
+            problems.append(f"{line}; the stream runs without tracking")
+            plans[stream] = dataclasses.replace(plans[stream], tracking=None)
         for name in plan.streams_removed + plan.streams_restarted:
             p.remove_stream(name, self._timeout)
             # Its results are all handed over now: its tracks end, ids and counts carry on.

@@ -308,6 +308,13 @@ def _log_stats(snap: StatsSnapshot) -> None:
             s.latency_p50 * 1000,
             s.latency_p95 * 1000,
         )
+    for name, t in snap.tracking.items():
+        log.info(
+            "stream %s: tracking %s active tracks, %.2f ms per result",
+            name,
+            t.get("active_tracks", 0),
+            float(t.get("update_s_mean", 0.0)) * 1000,
+        )
     for model, h in snap.hosted.items():
         left = "no daily_limit" if h.left_today is None else f"{h.left_today} left today"
         failed = ", ".join(f"{n} x {status}" for status, n in sorted(h.failed.items())) or "none failed"
