@@ -182,8 +182,6 @@ class TrackingHub:
         return out
 
     def start(self) -> None:
-        if self._folder is not None:
-            self._take_lock(self._folder)
         for name, settings in self._initial.items():
             self._open(name, settings)
         self._thread = threading.Thread(target=self._run, name="edge-tracking", daemon=True)
@@ -210,7 +208,9 @@ class TrackingHub:
         next_tick = time.monotonic() + self._tick
         while True:
             try:
-                item = self._queue.get(timeout=max(0.0, next_tick - time.monotonic()))
+                # Idle (nothing tracked yet): wake rarely; a queued item wakes it at once anyway.
+                wait = next_tick - time.monotonic() if self._streams else 1.0
+                item = self._queue.get(timeout=max(0.0, wait))
             except queue.Empty:
                 item = None
             try:
@@ -310,6 +310,8 @@ class TrackingHub:
         )
 
     def _open(self, name: str, settings: TrackingSettings) -> None:
+        if self._folder is not None and self._lock_fd is None:  # a daemon that tracks nothing leaves no trace
+            self._take_lock(self._folder)
         path = None if self._folder is None else state_path(self._folder, name)
         saved = state_file.load(path) if path is not None else None
         s = _Stream(name, settings, self._factory(name, settings, saved), path)
