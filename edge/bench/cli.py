@@ -423,6 +423,10 @@ def bench_main(args: argparse.Namespace) -> int:
         results = run_bench(models, clip, streams, args.frames, max(1, args.repeat), opts)
     report = format_report(results, machine_description())
     print(report)
+    if not args.no_tracking:
+        from edge.tracking.bench import tracking_section
+
+        print("\n" + tracking_section())
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2))
     return 0
@@ -442,6 +446,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--instances", type=int, help="inferences in flight (default: the daemon's thread budget)")
     p.add_argument("--repeat", type=int, default=5, help="raw/pipeline pairs per run; medians reported (default 5)")
     p.add_argument("--sequential", action="store_true", help="run each model's stages on one thread (pipelined: false)")
+    p.add_argument("--no-tracking", action="store_true", help="skip the tracker cost (20 and 100 objects)")
     add_case_arguments(p)
 
 

@@ -3,7 +3,8 @@
 Why our own core: per issue 16 and the shared tracking notes, the well-kept libraries (`trackers`,
 `norfair`, `boxmot`) count lost frames rather than seconds, drop unconfirmed boxes, or need
 dependencies that do not fit a Jetson; SciPy and `lap` are not in this environment either.
-Not yet checked against `trackers`' ByteTrack as a reference (see docs/tracking.md).
+Checked against `trackers`' ByteTrack as a test-only reference on the same real detections by
+tools/track_quality.py (IDF1 and MOTA in docs/tracking.md).
 
 Two-stage association as in ByteTrack: confirmed tracks take high-score
 detections by IoU, the rest of them then take low-score detections (occluded or blurred objects),
@@ -35,6 +36,10 @@ class TrackerConfig:
     confirm_hits: int = 3  # matched frames to confirm...
     confirm_after: float = 0.0  # ...and at least this many seconds since first seen
     class_aware: bool = True
+    # With class_aware, a box of another class may still continue a track at this fraction of
+    # its IoU (0: never). Detectors flip the class of a half-hidden object; a weight below 1
+    # keeps same-class matches first while a confident overlap survives the flip.
+    other_class_weight: float = 0.5  # tools/track_quality.py: +2 IDF1 over strict (0) on real detections
     stationary_s: float = 3.0
     stationary_frac: float = 0.1  # of the box size
     kalman: kalman.KalmanParams = field(default_factory=kalman.KalmanParams)
@@ -42,6 +47,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.low_score <= self.high_score <= self.new_track_score <= 1:
             raise ValueError("tracker: need 0 <= low_score <= high_score <= new_track_score <= 1")
+        if not 0 <= self.other_class_weight <= 1:
+            raise ValueError("tracker: other_class_weight must be within 0-1")
         if self.lost_after <= 0 or self.confirm_after < 0 or self.confirm_hits < 1:
             raise ValueError("tracker: lost_after must be > 0, confirm_after >= 0, confirm_hits >= 1")
 
@@ -51,6 +58,9 @@ class TrackerUpdate:
     tracker_id: npt.NDArray[np.int64]  # per input detection; -1 while unconfirmed
     confirmed: list[TrackSummary]  # tracks confirmed by this update (emit track.new)
     ended: list[EndedTrack]  # tracks that ended at or before this update (emit track.end)
+    # per input detection: the class of the track it joined (majority vote), else its own class;
+    # what zones and lines count it as, so one flipped detection does not count as another class
+    track_class: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 class ByteTracker:
@@ -95,10 +105,12 @@ class ByteTracker:
         keep = [i for i, t in enumerate(self._tracks) if t.confirmed or i in matched_tracks]
         new_index = {old: new for new, old in enumerate(keep)}
         self._select(keep)
+        track_class = dets.class_id.copy()
         for d, t in det_track.items():
-            ids[d] = self._tracks[new_index[t]].tracker_id
+            track = self._tracks[new_index[t]]
+            ids[d], track_class[d] = track.tracker_id, track.class_id
         confirmed += self._start_tracks(dets, ts, set(det_track), ids)
-        return TrackerUpdate(ids, confirmed, ended)
+        return TrackerUpdate(ids, confirmed, ended, track_class)
 
     def gap(self, ts: float, reason: str = "gap") -> list[EndedTrack]:
         """Ends every track (a stream gap); the next update starts afresh at its own time."""
@@ -122,8 +134,8 @@ class ByteTracker:
         cfg = self.config
         score = iou_matrix(kalman.cxcywh_to_xyxy(self._mean[:, :4]), dets.xyxy)
         if cfg.class_aware and len(self._tracks) and len(dets):
-            track_cls = np.array([t.votes.most_common(1)[0][0] for t in self._tracks])
-            score = np.where(track_cls[:, None] == dets.class_id[None, :], score, 0.0)
+            track_cls = np.fromiter((t.class_id for t in self._tracks), dtype=np.int64, count=len(self._tracks))
+            score = np.where(track_cls[:, None] == dets.class_id[None, :], score, score * cfg.other_class_weight)
         conf = dets.confidence
         confirmed = np.array([t.confirmed for t in self._tracks], dtype=bool)
         high = conf >= cfg.high_score
@@ -155,10 +167,11 @@ class ByteTracker:
         m, c = kalman.update(self._mean[t_idx], self._cov[t_idx], dets.xyxy[d_idx], cfg.kalman)
         self._mean[t_idx], self._cov[t_idx] = m, c
         confirmed: list[TrackSummary] = []
-        for d, t in zip(d_idx.tolist(), t_idx.tolist()):  # per matched track: bookkeeping only
+        boxes, classes = dets.xyxy[d_idx].tolist(), dets.class_id[d_idx].tolist()
+        scores = dets.confidence[d_idx].tolist()
+        for i, t in enumerate(t_idx.tolist()):  # per matched track: bookkeeping only, plain floats
             track = self._tracks[t]
-            cls, score = int(dets.class_id[d]), float(dets.confidence[d])
-            track.observe(ts, dets.xyxy[d], cls, score, cfg.stationary_s, cfg.stationary_frac)
+            track.observe(ts, boxes[i], classes[i], scores[i], cfg.stationary_s, cfg.stationary_frac)
             if not track.confirmed and self._ready(track, ts):
                 track.tracker_id = self._next_id
                 self._next_id += 1
@@ -182,8 +195,8 @@ class ByteTracker:
         for d in new:
             score = float(dets.confidence[d])
             track = Track(first_seen=ts, last_seen=ts, best_score=score)
-            track.votes[int(dets.class_id[d])] += 1
-            track.record(ts, dets.xyxy[d], cfg.stationary_s, cfg.stationary_frac)
+            track.vote(int(dets.class_id[d]))
+            track.record(ts, dets.xyxy[d].tolist(), cfg.stationary_s, cfg.stationary_frac)
             self._tracks.append(track)
             if self._ready(track, ts):  # confirm_hits=1 with confirm_after=0: an id at once
                 track.tracker_id = ids[d] = self._next_id

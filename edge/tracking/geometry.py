@@ -64,10 +64,11 @@ def segments_cross(p0: FloatArray, p1: FloatArray, a: FloatArray, b: FloatArray)
             (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
         )
 
-    o1 = orient(p0, p1, np.broadcast_to(a, p0.shape))
-    o2 = orient(p0, p1, np.broadcast_to(b, p0.shape))
-    o3 = orient(np.broadcast_to(a, p0.shape), np.broadcast_to(b, p0.shape), p0)
-    o4 = orient(np.broadcast_to(a, p0.shape), np.broadcast_to(b, p0.shape), p1)
+    # a and b are single points: plain broadcasting, no broadcast_to copies (a hot path per frame).
+    o1 = orient(p0, p1, a)
+    o2 = orient(p0, p1, b)
+    o3 = orient(a, b, p0)
+    o4 = orient(a, b, p1)
     return np.asarray((o1 * o2 <= 0) & (o3 * o4 <= 0))
 
 

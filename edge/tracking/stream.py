@@ -72,6 +72,7 @@ class StreamTracking:
         self._day = state.day
         self._buffer: ReorderBuffer[ResultMessage] = ReorderBuffer(settings.reorder_s)
         self._class_ids: dict[str, int] = {}  # name -> id, first seen first; one table for local and hosted
+        self._class_names: list[str] = []  # the same table by id
         self._visits: dict[int, list[dict[str, object]]] = {}  # tracker_id -> zones visited, for track.end
         self._crossings: dict[int, list[dict[str, object]]] = {}  # tracker_id -> lines crossed
         self._pending: list[Event] = []  # events of a reload, sent with the next tracked result
@@ -204,7 +205,7 @@ class StreamTracking:
         keep = np.nonzero(update.tracker_id >= 0)[0]
         boxes = normalize_boxes(frame.detections.xyxy[keep], frame.width, frame.height)
         ids = update.tracker_id[keep].tolist()
-        names = [frame.class_names[i] for i in keep.tolist()]
+        names = [self._class_name(c) for c in update.track_class[keep].tolist()]
         for zone in self._zones.values():
             events += self._note(zone.update(ts, ids, boxes, names, source))
         for line in self._lines.values():
@@ -247,5 +248,6 @@ class StreamTracking:
         return [replace(e, stream=self._stream, model=self._settings.model) for e in events]
 
     def _class_name(self, class_id: int) -> str:
-        names = list(self._class_ids)
-        return names[class_id] if 0 <= class_id < len(names) else str(class_id)
+        if len(self._class_names) != len(self._class_ids):
+            self._class_names = list(self._class_ids)
+        return self._class_names[class_id] if 0 <= class_id < len(self._class_names) else str(class_id)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
-import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -39,40 +37,54 @@ class Track:
     tracker_id: int = -1  # -1 until confirmed
     hits: int = 1
     votes: Counter[int] = field(default_factory=Counter)
+    class_id: int = -1  # the class with most votes so far (a tie keeps the current one)
     # (ts, cx, cy, size) of recent observations, trimmed to the stationary window.
     history: deque[tuple[float, float, float, float]] = field(default_factory=deque)
-    stationary: bool = False
+    window_s: float = 3.0  # the stationary window and fraction the last observation used
+    frac: float = 0.1
 
     @property
     def confirmed(self) -> bool:
         return self.tracker_id >= 0
 
+    def vote(self, class_id: int) -> None:
+        self.votes[class_id] += 1
+        if self.class_id < 0 or self.votes[class_id] > self.votes[self.class_id]:
+            self.class_id = class_id
+
     def observe(
-        self, ts: float, xyxy: npt.NDArray[np.float64], class_id: int, score: float, window_s: float, frac: float
+        self, ts: float, box: Sequence[float], class_id: int, score: float, window_s: float, frac: float
     ) -> None:
+        """A matched detection; `box` is xyxy pixels as plain floats (no numpy per track)."""
         self.last_seen = ts
         self.hits += 1
         self.best_score = max(self.best_score, score)
-        self.votes[class_id] += 1
-        self.record(ts, xyxy, window_s, frac)
+        self.vote(class_id)
+        self.record(ts, box, window_s, frac)
 
-    def record(self, ts: float, xyxy: npt.NDArray[np.float64], window_s: float, frac: float) -> None:
-        x1, y1, x2, y2 = xyxy.tolist()
+    def record(self, ts: float, box: Sequence[float], window_s: float, frac: float) -> None:
+        x1, y1, x2, y2 = box
+        self.window_s, self.frac = window_s, frac
         self.history.append((ts, (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)))
         # Keep one observation older than the window so the span check can tell "long enough".
         while len(self.history) > 2 and self.history[1][0] <= ts - window_s:
             self.history.popleft()
-        if ts - self.history[0][0] < window_s:
-            self.stationary = False
-            return
-        # Pure Python on purpose: for ~50 points, numpy's per-call overhead costs more (per track).
-        cxs = [h[1] for h in self.history]
-        cys = [h[2] for h in self.history]
-        size = min(h[3] for h in self.history)
-        self.stationary = max(max(cxs) - min(cxs), max(cys) - min(cys)) < frac * size
+
+    @property
+    def stationary(self) -> bool:
+        """Its centre moved less than `frac` of its (smallest) size over the last `window_s`.
+
+        Computed when asked (summaries: confirmation, end), not per observation: at 100 tracks
+        the per-frame scan of every history cost more than the whole association."""
+        h = self.history
+        if not h or h[-1][0] - h[0][0] < self.window_s:
+            return False
+        cxs = [p[1] for p in h]
+        cys = [p[2] for p in h]
+        size = min(p[3] for p in h)
+        return max(max(cxs) - min(cxs), max(cys) - min(cys)) < self.frac * size
 
     def summary(self) -> TrackSummary:
-        class_id = self.votes.most_common(1)[0][0] if self.votes else -1
         return TrackSummary(
-            self.tracker_id, class_id, self.first_seen, self.last_seen, self.best_score, self.hits, self.stationary
+            self.tracker_id, self.class_id, self.first_seen, self.last_seen, self.best_score, self.hits, self.stationary
         )

@@ -82,8 +82,8 @@ def test_gap_ends_all_tracks_with_its_reason() -> None:
     assert tracker.tracks == []
 
 
-def test_class_aware_tracker_does_not_match_across_classes() -> None:
-    tracker = ByteTracker(TrackerConfig(confirm_hits=1))
+def test_strictly_class_aware_tracker_does_not_match_across_classes() -> None:
+    tracker = ByteTracker(TrackerConfig(confirm_hits=1, other_class_weight=0.0))
     box = np.array([[10, 10, 50, 70.0]])
     first = tracker.update(Detections(box, np.array([0]), np.array([0.9])), 0.0)
     second = tracker.update(Detections(box, np.array([1]), np.array([0.9])), 0.1)
@@ -135,3 +135,30 @@ def test_class_agnostic_tracker_keeps_the_majority_class() -> None:
         ids.add(int(tracker.update(Detections(box, np.array([cls]), np.array([0.9])), i * 0.1).tracker_id[0]))
     assert ids == {1}
     assert [s.class_id for s in tracker.tracks] == [2]
+
+
+@pytest.mark.parametrize(("weight", "continues"), [(0.0, False), (0.5, True)])
+def test_other_class_weight_lets_a_class_flip_continue_a_track(weight: float, continues: bool) -> None:
+    tracker = ByteTracker(TrackerConfig(confirm_hits=1, other_class_weight=weight))
+    box = np.array([[10, 10, 50, 70.0]])
+    first = tracker.update(Detections(box, np.array([0]), np.array([0.9])), 0.0)
+    flipped = tracker.update(Detections(box + 1, np.array([1]), np.array([0.9])), 0.1)
+    assert bool(flipped.tracker_id[0] == first.tracker_id[0]) is continues
+
+
+def test_a_same_class_box_wins_over_another_class_at_equal_overlap() -> None:
+    tracker = ByteTracker(TrackerConfig(confirm_hits=1, other_class_weight=0.5))
+    box = np.array([[10, 10, 50, 70.0]])
+    tracker.update(Detections(box, np.array([0]), np.array([0.9])), 0.0)
+    both = tracker.update(Detections(np.concatenate([box, box]), np.array([1, 0]), np.array([0.9, 0.9])), 0.1)
+    assert both.tracker_id.tolist()[1] == 1  # the class-0 box continues track 1
+
+
+def test_majority_class_is_kept_per_track() -> None:
+    tracker = ByteTracker(TrackerConfig(confirm_hits=1, other_class_weight=1.0))
+    box = np.array([[10, 10, 50, 70.0]])
+    for i, cls in enumerate([2, 2, 1, 2, 1]):
+        tracker.update(Detections(box, np.array([cls]), np.array([0.9])), i * 0.1)
+    assert [t.class_id for t in tracker.tracks] == [2]
+    flipped = tracker.update(Detections(box, np.array([1]), np.array([0.9])), 0.6)
+    assert flipped.track_class.tolist() == [2]  # counted as its track's class

@@ -16,7 +16,7 @@ from edge.tracking.settings import TrackingSettings
 from edge.tracking.state import TrackingState
 from edge.tracking.stream import StreamTracking
 from edge.tracking.zones import ZoneConfig
-from tests.tracking.sequences import MODEL, STREAM, drive, frames
+from tests.tracking.sequences import MODEL, STREAM, SeqFrame, drive, frames
 from tests.tracking.world import Mover
 
 LINE = LineConfig("door", ((0.05, 0.5), (0.95, 0.5)), classes=frozenset({"person", "car"}))
@@ -177,3 +177,16 @@ def test_reorder_buffer_refuses_frames_already_released_or_held() -> None:
     assert buf.pop_ready(0.0) == [0]
     assert not buf.push(0, 0, 0.1)
     assert buf.push(2, 2, 0.1) and not buf.push(2, 2, 0.2)
+
+
+def test_a_class_flip_at_the_line_counts_as_the_track_class() -> None:
+    seq = frames([WALKER], 4.5, fps=10)
+    flipped = []
+    for f in seq:  # the detector calls it a car while its feet cross the line
+        preds = tuple({**p, "class": "car"} if 230 < p["y"] + 30 < 280 else p for p in f.predictions)  # type: ignore[operator]
+        flipped.append(SeqFrame(f.frame, f.ts, preds, f.truth))
+    assert any(p["class"] == "car" for f in flipped for p in f.predictions)
+    tracking = StreamTracking(STREAM, SETTINGS)
+    out = drive(tracking, flipped)
+    assert tracking.state().lines == {"door": {"person": {"in": 1, "out": 0}}}
+    assert len(out.ids_by_truth(flipped)[0]) == 1
