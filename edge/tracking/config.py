@@ -27,7 +27,7 @@ from edge.tracking.zones import ZoneConfig
 STREAM_KEYS = ("tracking", "zones", "lines")  # the stream keys this module owns
 _SECONDS = ("lost_after", "confirm_after", "stationary_s")  # TrackerConfig fields that are durations
 _SCORES = ("high_score", "low_score", "new_track_score", "match_iou", "low_match_iou", "stationary_frac")
-_TRACKING_KEYS = ("model", "confirm_hits", "class_aware", "reorder_s", "max_gap", *_SECONDS, *_SCORES)
+_TRACKING_KEYS = ("model", "confirm_hits", "class_aware", "reorder_s", "max_gap", "daily_reset", *_SECONDS, *_SCORES)
 _ZONE_KEYS = ("polygon", "classes", "anchor", "enter_s", "exit_grace_s", "loiter_s")
 _LINE_KEYS = ("points", "classes", "anchor", "band")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # one MQTT topic level, a file-safe word
@@ -51,9 +51,9 @@ def parse_stream_tracking(d: Mapping[str, Any], where: str, models: Sequence[str
     lines = _section(d.get("lines"), f"{where}.lines", _line, errors)
     _raise(errors)
     assert tracking is not None  # no errors: it parsed
-    model, tracker, reorder_s, max_gap = tracking
+    model, tracker, reorder_s, max_gap, daily = tracking
     return TrackingSettings(
-        model, tracker, MappingProxyType(dict(zones)), MappingProxyType(dict(lines)), reorder_s, max_gap
+        model, tracker, MappingProxyType(dict(zones)), MappingProxyType(dict(lines)), reorder_s, max_gap, daily
     )
 
 
@@ -81,7 +81,7 @@ def check_model(settings: TrackingSettings, where: str, task: str, class_names: 
 # -- sections ------------------------------------------------------------------------------
 
 
-def _tracking(raw: object, where: str, models: Sequence[str]) -> tuple[str, TrackerConfig, float, float]:
+def _tracking(raw: object, where: str, models: Sequence[str]) -> tuple[str, TrackerConfig, float, float, bool]:
     t = check_mapping(raw, where)
     check_keys(t, _TRACKING_KEYS, where)
     model = t.get("model")
@@ -109,7 +109,10 @@ def _tracking(raw: object, where: str, models: Sequence[str]) -> tuple[str, Trac
         raise ConfigError(f"{where}: {str(exc).removeprefix('tracker: ')}") from None
     reorder_s = _duration(t, "reorder_s", where, 0.5, positive=False)
     max_gap = _duration(t, "max_gap", where, 5.0, positive=True)
-    return model, tracker, reorder_s, max_gap
+    daily = t.get("daily_reset", False)
+    if not isinstance(daily, bool):
+        raise ConfigError(f"{where}.daily_reset: must be true or false, got {daily!r}")
+    return model, tracker, reorder_s, max_gap, daily
 
 
 def _zone(name: str, raw: object, where: str) -> ZoneConfig:

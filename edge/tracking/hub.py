@@ -67,6 +67,7 @@ class Tracker(Protocol):
     def pending_counters(self) -> Mapping[str, object]: ...
     def state(self) -> TrackingState: ...
     def apply(self, settings: TrackingSettings) -> Mapping[str, object]: ...
+    def rollover(self, day: str) -> Mapping[str, object]: ...
     @property
     def stats(self) -> object: ...
 
@@ -99,6 +100,7 @@ class _Stream:
     last_save: float = -math.inf
     reconnecting_since: float | None = None
     gapped: bool = False
+    day: str | None = None  # the local date the daily reset last saw
 
 
 @dataclass(frozen=True)
@@ -242,9 +244,12 @@ class TrackingHub:
 
     def _periodic(self) -> None:
         now = self._clock()
+        today = time.strftime("%Y-%m-%d", time.localtime(now))
         for s in self._streams.values():
             self._release(s, s.tracker.flush(now))
             self._watch_gap(s)
+            if s.settings.daily_reset and s.day != today:
+                self._rollover(s, today)
             self._drain(s)
 
     def _finish(self) -> None:
@@ -299,6 +304,15 @@ class TrackingHub:
         if not s.gapped and now - s.reconnecting_since > s.settings.max_gap:
             s.gapped = True
             self._end_tracks(s, "gap")
+
+    def _rollover(self, s: _Stream, today: str) -> None:
+        """Local midnight (or a start on a later day than the state file's): line counts start again."""
+        s.day = today
+        changed = dict(s.tracker.rollover(today))
+        s.outbox.append(TrackingOutput(s.name, s.settings.model, (), changed))
+        s.dirty = True  # the new day is saved before the zeroed counts go out
+        if any(k.startswith("lines/") and v != {"in": 0, "out": 0} for k, v in changed.items()):
+            log.info("tracking: stream %s: line counts reset for %s (daily_reset)", s.name, today)
 
     def _end_tracks(self, s: _Stream, reason: str) -> None:
         self._release(s, s.tracker.flush(math.inf))  # what waited comes before the ends

@@ -159,3 +159,16 @@ def test_validate_accepts_a_good_tracking_config(tmp_path: Path, capsys: pytest.
     path = write(tmp_path, GOOD)
     main(["validate", str(path)])
     assert "streams.door" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("value", "ok"), [("true", True), ("false", True), ("daily", False)])
+def test_daily_reset_is_a_flag(tmp_path: Path, value: str, ok: bool) -> None:
+    path = write(tmp_path, GOOD.replace("      max_gap: 10\n", f"      max_gap: 10\n      daily_reset: {value}\n"))
+    if ok:
+        t = load_config(path).streams[0].tracking
+        assert t is not None and t.daily_reset is (value == "true")
+    else:
+        with pytest.raises(
+            ConfigErrors, match=r"edge.yaml:14: streams.door.tracking.daily_reset: must be true or false"
+        ):
+            load_config(path)

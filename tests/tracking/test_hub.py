@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from edge.messages import ResultMessage, ResultSource
 from edge.sources import SourceState
@@ -60,7 +61,7 @@ class Sinks:
             return [m for m in self.items if isinstance(m, ResultMessage)]
 
 
-def make(folder: Path | None, sinks: Sinks, settings: TrackingSettings = SETTINGS, **kw: float) -> TrackingHub:
+def make(folder: Path | None, sinks: Sinks, settings: TrackingSettings = SETTINGS, **kw: Any) -> TrackingHub:
     hub = TrackingHub({STREAM: settings}, folder, tick=0.02, **kw)
     hub.bind(sinks.publish, sinks.emit, lambda s: sinks.state)
     hub.start()
@@ -174,3 +175,22 @@ def test_stats_name_the_tracker_time_and_active_tracks(tmp_path: Path) -> None:
     assert stats["active_tracks"] == 1 and stats["tracked"] == 5
     assert isinstance(stats["update_s_mean"], float) and stats["update_s_mean"] > 0
     json.dumps(stats)
+
+
+def test_daily_reset_zeroes_line_counts_on_a_new_local_day(tmp_path: Path) -> None:
+    day = time.strftime("%Y-%m-%d", time.localtime(1000.0))
+    TrackingState(next_id=5, lines={"mid": {"person": {"in": 4, "out": 2}}}, day="1969-01-01").save(
+        state_path(tmp_path, STREAM)
+    )
+    sinks = Sinks(tmp_path)
+    settings = TrackingSettings(MODEL, SETTINGS.tracker, lines=SETTINGS.lines, reorder_s=0.0, daily_reset=True)
+    hub = make(tmp_path, sinks, settings, clock=lambda: 1000.0)
+    wait_for(lambda: any(o.counters.get("lines/mid/person") == {"in": 0, "out": 0} for o in sinks.items[1:]))  # type: ignore[union-attr]
+    hub.close()
+    first = sinks.items[0]
+    assert isinstance(first, TrackingOutput) and first.counters["lines/mid/person"] == {"in": 4, "out": 2}
+    saved = load(state_path(tmp_path, STREAM))
+    assert (
+        saved is not None and saved.day == day and saved.lines.get("mid", {}) in ({}, {"person": {"in": 0, "out": 0}})
+    )
+    assert saved.next_id == 5  # ids never start again
