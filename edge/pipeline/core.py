@@ -63,11 +63,12 @@ class Pipeline(PipelineChanges):
         tracker_factory: TrackerFactory = default_factory,
     ) -> None:
         self.fanout = Fanout(sinks)
+        self.latest = LatestFrames()  # the newest frame and results per stream, for the picture endpoints
         # Results of tracked (stream, model) pairs go through their tracker on its own thread.
         plans_tracked = {p.name: p.tracking for p in streams if p.tracking is not None}
         self.tracking = TrackingHub(plans_tracked, tracking_dir, tracker_factory)
         self.tracking.bind(self.fanout.publish, self.fanout.publish_tracking, self._source_state)
-        self.latest = LatestFrames()  # the newest frame and results per stream, for the picture endpoints
+        self.latest.underlay = self.tracking.underlay  # pictures of a tracked stream show its zones and lines
         self._file_queue = file_queue
         self._opener = opener
         self._requests = requests

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from edge.messages import ResultMessage
 from edge.sources import Frame
 
 KEEP = 8  # frames held per stream
+# What to draw under a stream's results (its tracking zones and lines), by stream; None: nothing.
+Underlay = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class LatestFrame:
     image: npt.NDArray[np.uint8]
     results: dict[str, ResultMessage]
     models: tuple[str, ...]
+    underlay: Underlay | None = None  # e.g. the stream's zones and lines, drawn before the results
 
     @property
     def complete(self) -> bool:
@@ -54,6 +58,7 @@ class LatestFrames:
         self._lock = threading.Lock()
         self._frames: dict[str, OrderedDict[int, _Held]] = {}
         self._newest: dict[str, int] = {}  # the newest frame number with a result, per stream
+        self.underlay: Callable[[str], Underlay | None] | None = None  # set by the pipeline (tracking)
 
     def offer(self, frame: Frame, models: tuple[str, ...]) -> None:
         with self._lock:
@@ -85,4 +90,6 @@ class LatestFrames:
             if entry is None:
                 return None
             f = entry.frame
-            return LatestFrame(f.stream, f.seq, f.timestamp, f.image, dict(entry.results), entry.models)
+            results = dict(entry.results)
+        under = self.underlay(stream) if self.underlay is not None else None
+        return LatestFrame(f.stream, f.seq, f.timestamp, f.image, results, entry.models, under)

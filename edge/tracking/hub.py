@@ -31,6 +31,9 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from edge.messages import ResultMessage
 from edge.sources import SourceState
 from edge.tracking import state as state_file
@@ -87,6 +90,7 @@ def state_path(folder: Path, stream: str) -> Path:
 
 
 Out = ResultMessage | TrackingOutput
+Image = npt.NDArray[np.uint8]
 
 
 @dataclass
@@ -142,6 +146,8 @@ class TrackingHub:
         self._emit: Callable[[TrackingOutput], None] = lambda o: None
         self._status: Callable[[str], SourceState | None] = lambda s: None
         self._save_failed: set[str] = set()
+        # Per stream: its settings and retained values now, for pictures (replaced, never mutated).
+        self._overlays: dict[str, tuple[TrackingSettings, dict[str, object]]] = {}
 
     def bind(
         self,
@@ -174,6 +180,16 @@ class TrackingHub:
         done = threading.Event()
         self._queue.put(_Configure(stream, settings, restart, done))
         done.wait(10.0)
+
+    def underlay(self, stream: str) -> Callable[[Image], Image] | None:
+        """Draws the stream's zones and lines with their counts (for pictures), or None."""
+        found = self._overlays.get(stream)
+        if found is None:
+            return None
+        from edge.tracking.draw import draw_tracking  # OpenCV, only once a picture is asked for
+
+        settings, values = found
+        return lambda image: draw_tracking(image, settings, values)
 
     def stats(self) -> dict[str, dict[str, object]]:
         """Per tracked stream: the tracker's stats (seconds per update, active tracks, ...)."""
@@ -278,7 +294,13 @@ class TrackingHub:
             if isinstance(item, ResultMessage):
                 self._publish(item)
             else:
+                self._note(s, item.counters)
                 self._emit(item)
+
+    def _note(self, s: _Stream, changed: Mapping[str, object]) -> None:
+        old = self._overlays.get(s.name, (s.settings, {}))[1]
+        values = {**old, **changed}
+        self._overlays = {**self._overlays, s.name: (s.settings, {k: v for k, v in values.items() if v is not None})}
 
     def _save(self, s: _Stream) -> None:
         s.dirty = False
@@ -332,7 +354,9 @@ class TrackingHub:
         self._streams[name] = s
         self._tracked = {**self._tracked, name: settings.model}
         # Every retained value now, so a subscriber (and a broker that lost them) has them all.
-        self._emit(TrackingOutput(name, settings.model, (), dict(s.tracker.counters())))
+        start = TrackingOutput(name, settings.model, (), dict(s.tracker.counters()))
+        self._note(s, start.counters)
+        self._emit(start)
 
     def _reconfigure(self, c: _Configure) -> None:
         s = self._streams.get(c.stream)
@@ -343,6 +367,7 @@ class TrackingHub:
                 self._save(s)
                 del self._streams[c.stream]
                 self._tracked = {n: m for n, m in self._tracked.items() if n != c.stream}
+                self._overlays = {n: o for n, o in self._overlays.items() if n != c.stream}
                 s = None
             if c.settings is None:
                 return
@@ -351,6 +376,7 @@ class TrackingHub:
             elif c.settings != s.settings:
                 changed = s.tracker.apply(c.settings)
                 s.settings = c.settings
+                self._note(s, {})  # the new zones and lines
                 s.outbox.append(TrackingOutput(c.stream, c.settings.model, (), dict(changed)))
                 self._save(s)
                 self._drain(s)

@@ -194,3 +194,30 @@ def test_daily_reset_zeroes_line_counts_on_a_new_local_day(tmp_path: Path) -> No
         saved is not None and saved.day == day and saved.lines.get("mid", {}) in ({}, {"person": {"in": 0, "out": 0}})
     )
     assert saved.next_id == 5  # ids never start again
+
+
+def test_pictures_of_a_tracked_stream_show_its_zones_and_lines() -> None:
+    import cv2
+    import numpy as np
+
+    from edge.pipeline.latest import LatestFrames
+    from edge.sources.source import Frame
+    from edge.tracking.draw import ZONE_COLOUR
+    from edge.tracking.zones import ZoneConfig
+    from edge.web.params import PictureParams
+    from edge.web.picture import render_jpeg
+
+    zone = ZoneConfig("z", ((0.5, 0.5), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0)))
+    settings = TrackingSettings(MODEL, zones=MappingProxyType({"z": zone}), reorder_s=0.0)
+    hub = make(None, Sinks(), settings)
+    latest = LatestFrames()
+    latest.underlay = hub.underlay
+    latest.offer(Frame(STREAM, 0, 1.0, np.zeros((100, 200, 3), np.uint8), 0.0, 0.0), (MODEL,))
+    latest.result(ResultMessage(STREAM, MODEL, 0, 1.0, ResultSource.LOCAL, {"image": {}, "predictions": []}))
+    held = latest.get(STREAM)
+    hub.close()
+    assert held is not None and held.underlay is not None
+    picture = cv2.imdecode(np.frombuffer(render_jpeg(held, PictureParams(quality=100)), np.uint8), cv2.IMREAD_COLOR)
+    assert np.abs(picture[99, 100].astype(int) - ZONE_COLOUR).max() < 40  # the zone's edge at x = 0.5
+    assert picture[20, 20].max() < 20  # outside: as it was
+    assert hub.underlay("other") is None
