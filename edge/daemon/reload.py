@@ -201,6 +201,7 @@ class Reloader:
             p.tracking.configure(name, plans[name].tracking)
         if plan.sinks_changed:
             p.fanout.replace_sinks(lambda current: self._swap_sinks(current, old, new, problems))
+            p.tracking.republish()  # the new sinks (maybe another broker) get every retained counter
         # Always, even when nothing changed: a reload is how an operator switches back on a
         # fallback that a refused key (401/403) or a spent quota (402) turned off.
         p.replace_fallbacks(hosted_plans(list(new.models.values()), self._loader.specs(), new.state_dir))

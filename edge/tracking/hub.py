@@ -116,6 +116,7 @@ class _Configure:
 
 
 _STOP = object()
+_REPUBLISH = object()
 
 
 class TrackingHub:
@@ -191,6 +192,10 @@ class TrackingHub:
         settings, values = found
         return lambda image: draw_tracking(image, settings, values)
 
+    def republish(self) -> None:
+        """Every retained value again, e.g. to new sinks after a reload (maybe another broker)."""
+        self._queue.put(_REPUBLISH)
+
     def stats(self) -> dict[str, dict[str, object]]:
         """Per tracked stream: the tracker's stats (seconds per update, active tracks, ...)."""
         out: dict[str, dict[str, object]] = {}
@@ -243,6 +248,10 @@ class TrackingHub:
                         self._offer(s, item)
                 elif isinstance(item, _Configure):
                     self._reconfigure(item)
+                elif item is _REPUBLISH:
+                    for s in self._streams.values():
+                        s.outbox.append(TrackingOutput(s.name, s.settings.model, (), dict(s.tracker.counters())))
+                        self._drain(s)
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + self._tick
                     self._periodic()

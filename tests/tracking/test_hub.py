@@ -221,3 +221,16 @@ def test_pictures_of_a_tracked_stream_show_its_zones_and_lines() -> None:
     assert np.abs(picture[99, 100].astype(int) - ZONE_COLOUR).max() < 40  # the zone's edge at x = 0.5
     assert picture[20, 20].max() < 20  # outside: as it was
     assert hub.underlay("other") is None
+
+
+def test_republish_sends_every_retained_value_again() -> None:
+    sinks = Sinks()
+    hub = make(None, sinks)
+    for i in range(20):
+        hub.publish(walker(i))
+    wait_for(lambda: len(sinks.results()) == 20)
+    hub.republish()
+    wait_for(lambda: sum(isinstance(o, TrackingOutput) and not o.events for o in sinks.items) >= 2)
+    hub.close()
+    last = [o for o in sinks.items if isinstance(o, TrackingOutput) and not o.events][-1]
+    assert last.counters["lines/mid/person"] == {"in": 1, "out": 0}
