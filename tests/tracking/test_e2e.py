@@ -18,6 +18,7 @@ from tests.mqtt_broker import Broker, Subscriber
 from tests.tracking.crossing_clip import Path2, write
 
 EVENTS = "edge/dev1/door/events"
+PREDICTIONS = "edge/dev1/door/detect/predictions"
 COUNTERS = "edge/dev1/door/+/+/+"
 # Line "mid" across the middle, drawn left to right: moving down is "in". Zone "park" around the
 # parked triangle, bottom centre of the frame.
@@ -92,12 +93,15 @@ def test_counts_match_the_clips_and_a_kill_during_an_outage_loses_no_event(tmp_p
         assert saved["lines"]["mid"]["circle"]["in"] == 1 and saved["lines"]["mid"]["square"]["out"] == 1
 
         broker.start()
-        with Subscriber(broker.port, [EVENTS]).start() as sub:
+        with Subscriber(broker.port, [EVENTS, PREDICTIONS]).start() as sub:
             with EdgeRun(cfg_b, tmp_path / "b.log") as run:
                 assert run.wait(60) == 0, run.stderr()[-3000:]
             sub.wait_for(lambda msgs: len(msgs) >= len(first), timeout=20, what="the first run's events")
             time.sleep(0.5)
-            received = [m.json() for m in sub.messages]
+            received = [m.json() for m in sub.messages if m.topic == EVENTS]
+            results = [m.json() for m in sub.messages if m.topic == PREDICTIONS]
+        ids = {p["tracker_id"] for r in results for p in r["predictions"] if "tracker_id" in p}
+        assert ids and all(isinstance(i, int) for i in ids)  # published predictions carry their track's id
         lost = Counter(json.dumps(e, sort_keys=True) for e in first) - Counter(
             json.dumps(e, sort_keys=True) for e in received
         )
