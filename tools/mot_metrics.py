@@ -1,8 +1,9 @@
-"""Multi-object tracking metrics in plain numpy: CLEAR MOT (MOTA) and identity scores (IDF1).
+"""Multi-object tracking metrics in plain numpy: CLEAR MOT (MOTA), identity (IDF1) and HOTA.
 
 No SciPy or `motmetrics` in the project's environment, so the optimal assignment is a small
 Hungarian (Kuhn-Munkres with potentials). Definitions follow Bernardin & Stiefelhagen 2008
-(MOTA) and Ristani et al. 2016 (IDF1), matching boxes at IoU >= 0.5 as MOTChallenge does.
+(MOTA) and Ristani et al. 2016 (IDF1), matching boxes at IoU >= 0.5 as MOTChallenge does, and
+Luiten et al. 2021 (HOTA, averaged over IoU thresholds 0.05-0.95, computed as TrackEval does).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class FrameBoxes:
 class Scores:
     mota: float
     idf1: float
+    hota: float
     id_switches: int
     false_positives: int
     misses: int
@@ -37,12 +39,12 @@ class Scores:
 
     def row(self, name: str) -> str:
         return (
-            f"{name:<22} {self.idf1 * 100:6.1f} {self.mota * 100:6.1f} {self.id_switches:5d}"
+            f"{name:<22} {self.hota * 100:6.1f} {self.idf1 * 100:6.1f} {self.mota * 100:6.1f} {self.id_switches:5d}"
             f" {self.false_positives:5d} {self.misses:5d} {self.ids:5d}"
         )
 
 
-HEADER = f"{'tracker':<22} {'IDF1':>6} {'MOTA':>6} {'IDSW':>5} {'FP':>5} {'FN':>5} {'ids':>5}"
+HEADER = f"{'tracker':<22} {'HOTA':>6} {'IDF1':>6} {'MOTA':>6} {'IDSW':>5} {'FP':>5} {'FN':>5} {'ids':>5}"
 
 
 def iou(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -95,14 +97,16 @@ def hungarian(cost: FloatArray) -> list[tuple[int, int]]:
     return sorted((b, a) for a, b in pairs) if transposed else sorted(pairs)
 
 
-def _matches(overlap: FloatArray, threshold: float) -> list[tuple[int, int]]:
-    """Max-IoU matching of one frame's boxes, pairs below `threshold` refused."""
-    pairs = hungarian(np.where(overlap >= threshold, -overlap, 1.0))
+def _matches(overlap: FloatArray, threshold: float, kept: FloatArray) -> list[tuple[int, int]]:
+    """Max-IoU matching of one frame's boxes, pairs below `threshold` refused; `kept` (1 where the
+    pair was matched last time) comes first, as CLEAR MOT keeps correspondences (and TrackEval)."""
+    gain = np.where(overlap >= threshold, overlap + 1000.0 * kept, 0.0)
+    pairs = hungarian(-gain)
     return [(g, q) for g, q in pairs if overlap[g, q] >= threshold]
 
 
 def score(gt: Sequence[FrameBoxes], pred: Sequence[FrameBoxes], threshold: float = 0.5) -> Scores:
-    """MOTA and IDF1 of a tracker's output `pred` against ground truth `gt`, frame by frame."""
+    """HOTA, MOTA and IDF1 of a tracker's output `pred` against ground truth `gt`, frame by frame."""
     if len(gt) != len(pred):
         raise ValueError(f"metrics: {len(gt)} ground-truth frames but {len(pred)} tracker frames")
     fp = fn = switches = 0
@@ -113,7 +117,8 @@ def score(gt: Sequence[FrameBoxes], pred: Sequence[FrameBoxes], threshold: float
         for gi, qi in zip(*np.nonzero(overlap >= threshold)):
             key = (int(g.ids[gi]), int(q.ids[qi]))
             pair_counts[key] = pair_counts.get(key, 0) + 1
-        pairs = _matches(overlap, threshold)
+        kept = np.array([[last_match.get(int(gid)) == int(qid) for qid in q.ids] for gid in g.ids], dtype=np.float64)
+        pairs = _matches(overlap, threshold, kept.reshape(overlap.shape))
         fn += len(g.ids) - len(pairs)
         fp += len(q.ids) - len(pairs)
         for gi, qi in pairs:
@@ -126,6 +131,7 @@ def score(gt: Sequence[FrameBoxes], pred: Sequence[FrameBoxes], threshold: float
     return Scores(
         mota=1.0 - (fn + fp + switches) / max(n_gt, 1),
         idf1=2 * _idtp(pair_counts) / max(n_gt + n_pred, 1),
+        hota=hota(gt, pred),
         id_switches=switches,
         false_positives=fp,
         misses=fn,
@@ -144,3 +150,54 @@ def _idtp(pair_counts: dict[tuple[int, int], int]) -> int:
     for (g, q), n in pair_counts.items():
         w[gids.index(g), qids.index(q)] = n
     return int(sum(w[r, c] for r, c in hungarian(-w)))
+
+
+ALPHAS = np.arange(0.05, 0.96, 0.05)
+
+
+def _dense_ids(frames: Sequence[FrameBoxes]) -> tuple[list[IntArray], int]:
+    """Ids renumbered 0..n-1 (for count arrays), per frame, and n."""
+    table: dict[int, int] = {}
+    out = []
+    for f in frames:
+        out.append(np.array([table.setdefault(int(i), len(table)) for i in f.ids], dtype=np.int64))
+    return out, len(table)
+
+
+def hota(gt: Sequence[FrameBoxes], pred: Sequence[FrameBoxes]) -> float:
+    """HOTA averaged over the IoU thresholds ALPHAS: sqrt(DetA * AssA) at each."""
+    gids, n_g = _dense_ids(gt)
+    pids, n_p = _dense_ids(pred)
+    sims = [iou(g.xyxy, q.xyxy) for g, q in zip(gt, pred)]
+    g_count, p_count = np.zeros(n_g), np.zeros(n_p)
+    potential = np.zeros((n_g, n_p))
+    for sim, gi, pi in zip(sims, gids, pids):
+        g_count[gi] += 1
+        p_count[pi] += 1
+        if sim.size:  # soft overlap of every pair, normalized like an IoU of the two rows/columns
+            denom = sim.sum(axis=1, keepdims=True) + sim.sum(axis=0, keepdims=True) - sim
+            potential[np.ix_(gi, pi)] += np.where(denom > 0, sim / np.maximum(denom, 1e-12), 0.0)
+    alignment = potential / np.maximum(g_count[:, None] + p_count[None, :] - potential, 1e-12)
+    tp, fn, fp = np.zeros(len(ALPHAS)), np.zeros(len(ALPHAS)), np.zeros(len(ALPHAS))
+    matches = np.zeros((len(ALPHAS), n_g, n_p))
+    for sim, gi, pi in zip(sims, gids, pids):
+        if not sim.size:
+            fn += len(gi)
+            fp += len(pi)
+            continue
+        pairs = hungarian(-(alignment[np.ix_(gi, pi)] * sim))
+        rows = np.array([r for r, _ in pairs], dtype=np.int64)
+        cols = np.array([c for _, c in pairs], dtype=np.int64)
+        for k, alpha in enumerate(ALPHAS):
+            ok = sim[rows, cols] >= alpha - 1e-9
+            tp[k] += ok.sum()
+            fn[k] += len(gi) - ok.sum()
+            fp[k] += len(pi) - ok.sum()
+            np.add.at(matches[k], (gi[rows[ok]], pi[cols[ok]]), 1)
+    scores = []
+    for k in range(len(ALPHAS)):
+        ass = matches[k] / np.maximum(g_count[:, None] + p_count[None, :] - matches[k], 1e-12)
+        ass_a = float((matches[k] * ass).sum() / max(tp[k], 1.0))
+        det_a = float(tp[k] / max(tp[k] + fn[k] + fp[k], 1.0))
+        scores.append(np.sqrt(det_a * ass_a))
+    return float(np.mean(scores))

@@ -7,11 +7,13 @@ Draws a shapes-world sequence with ground-truth ids (shapes on straight lines bo
 edges, crossing and occluding each other, uneven frame times, dropped frames), runs the fixture
 detector (tests/fixtures/models/shapes-detect.onnx) on every frame, so the boxes have a real
 detector's noise and misses, then feeds the same detections to edge's ByteTracker and to
-`trackers.ByteTrackTracker` and scores both (IDF1, MOTA; tools/mot_metrics.py).
+`trackers.ByteTrackTracker` and scores both (HOTA, IDF1, MOTA; tools/mot_metrics.py).
 
 `trackers` needs numpy>=2 and opencv-python, which do not belong in edge's environment, so it
 runs in a separate venv given by --reference-python:
     python3 -m venv /tmp/trk-venv && /tmp/trk-venv/bin/pip install trackers
+With --trackeval (`pip install trackeval` in that venv too) every output is also scored by
+TrackEval, a check on tools/mot_metrics.py.
 """
 
 from __future__ import annotations
@@ -161,16 +163,66 @@ def _reference_child(src: Path, dst: Path, fps: float) -> None:
     dst.write_text(json.dumps(out))
 
 
-def evaluate(frames: int, seed: int, reference_python: str | None) -> dict[str, Scores]:
+def _boxes_json(frames: list[FrameBoxes]) -> list[dict[str, list[object]]]:
+    return [{"xyxy": f.xyxy.tolist(), "ids": f.ids.tolist()} for f in frames]
+
+
+def trackeval_scores(truth: list[FrameBoxes], out: list[FrameBoxes], python: str) -> dict[str, float]:
+    """The same scores from TrackEval (HOTA, CLEAR, Identity), run in the reference venv: a check
+    on tools/mot_metrics.py (`pip install trackeval` there too)."""
+    with tempfile.TemporaryDirectory(prefix="track-quality-") as work:
+        src, dst = Path(work) / "in.json", Path(work) / "out.json"
+        src.write_text(json.dumps({"truth": _boxes_json(truth), "pred": _boxes_json(out)}))
+        cmd = [python, str(Path(__file__).resolve()), "--trackeval-child", str(src), str(dst)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        result: dict[str, float] = json.loads(dst.read_text())
+    return result
+
+
+def _trackeval_child(src: Path, dst: Path) -> None:
+    import trackeval
+
+    from tools.mot_metrics import iou
+
+    doc = json.loads(src.read_text())
+    frames = {
+        k: [FrameBoxes(np.asarray(f["xyxy"]).reshape(-1, 4), np.asarray(f["ids"])) for f in v] for k, v in doc.items()
+    }
+
+    def dense(fs: list[FrameBoxes]) -> tuple[list[npt.NDArray[np.int64]], int]:
+        table: dict[int, int] = {}
+        return [np.array([table.setdefault(int(i), len(table)) for i in f.ids], dtype=np.int64) for f in fs], len(table)
+
+    (gi, ng), (pi, npr) = dense(frames["truth"]), dense(frames["pred"])
+    data = {
+        "num_timesteps": len(gi),
+        "num_gt_dets": sum(len(g) for g in gi),
+        "num_tracker_dets": sum(len(p) for p in pi),
+        "num_gt_ids": ng,
+        "num_tracker_ids": npr,
+        "gt_ids": gi,
+        "tracker_ids": pi,
+        "similarity_scores": [iou(g.xyxy, q.xyxy) for g, q in zip(frames["truth"], frames["pred"])],
+    }
+    hota = trackeval.metrics.HOTA().eval_sequence(data)
+    clear = trackeval.metrics.CLEAR().eval_sequence(data)
+    ident = trackeval.metrics.Identity().eval_sequence(data)
+    out = {"hota": float(np.mean(hota["HOTA"])), "idf1": float(ident["IDF1"]), "mota": float(clear["MOTA"])}
+    dst.write_text(json.dumps({**out, "id_switches": int(clear["IDSW"])}))
+
+
+def evaluate(frames: int, seed: int, reference_python: str | None, check: bool = False) -> dict[str, Scores]:
     seq = render(frames, seed)
     dets = detect(seq)
     truth = [f.truth for f in seq]
-    scores = {
-        "edge ByteTracker": score(truth, track_ours(dets)),
-        "edge strict classes": score(truth, track_ours(dets, other_class_weight=0.0)),
-    }
+    outputs = {"edge ByteTracker": track_ours(dets), "edge strict classes": track_ours(dets, other_class_weight=0.0)}
     if reference_python:
-        scores["trackers ByteTrack"] = score(truth, track_reference(dets, reference_python))
+        outputs["trackers ByteTrack"] = track_reference(dets, reference_python)
+    scores = {name: score(truth, out) for name, out in outputs.items()}
+    if check and reference_python:
+        for name, out in outputs.items():
+            te = trackeval_scores(truth, out, reference_python)
+            print(f"  TrackEval on {name} s{seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in te.items()), flush=True)
     return scores
 
 
@@ -179,23 +231,28 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=450, help="captured frames (default 450: about 37 s)")
     ap.add_argument("--seed", type=int, nargs="+", default=[3], help="sequence seeds (default 3)")
     ap.add_argument("--reference-python", help="python of a venv with `trackers` installed")
+    ap.add_argument("--trackeval", action="store_true", help="also score with TrackEval in the reference venv")
     ap.add_argument("--reference-child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--trackeval-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--fps", type=float, default=15.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.reference_child:
         _reference_child(*args.reference_child, args.fps)
         return 0
+    if args.trackeval_child:
+        _trackeval_child(*args.trackeval_child)
+        return 0
     print(HEADER)
     totals: dict[str, list[Scores]] = {}
     for seed in args.seed:
-        for name, s in evaluate(args.frames, seed, args.reference_python).items():
+        for name, s in evaluate(args.frames, seed, args.reference_python, args.trackeval).items():
             print(s.row(f"{name} s{seed}"), flush=True)
             totals.setdefault(name, []).append(s)
     if len(args.seed) > 1:
         print("mean over seeds:")
         for name, runs in totals.items():
-            idf1, mota = (sum(getattr(r, k) for r in runs) / len(runs) * 100 for k in ("idf1", "mota"))
-            print(f"{name:<22} {idf1:6.1f} {mota:6.1f}")
+            hota, idf1, mota = (sum(getattr(r, k) for r in runs) / len(runs) * 100 for k in ("hota", "idf1", "mota"))
+            print(f"{name:<22} {hota:6.1f} {idf1:6.1f} {mota:6.1f}")
     return 0
 
 

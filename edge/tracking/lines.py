@@ -74,6 +74,15 @@ class Line:
                 self._last[tid] = (int(side[i]), (float(points[i, 0]), float(points[i, 1])))
         return events
 
+    def prime(self, tracker_id: int, box: FloatArray) -> None:
+        """A newly confirmed track's first box (normalized xyxy, shape (1, 4)): its side before
+        confirmation, so a line crossed while the track was still tentative counts too."""
+        a, b = (np.asarray(p, dtype=np.float64) for p in self.config.points)
+        point = anchor_points(box, self.config.anchor)
+        dist = float(signed_distance(point, a, b)[0])
+        if abs(dist) > self.config.band and tracker_id not in self._last:
+            self._last[tracker_id] = (1 if dist > 0 else -1, (float(point[0, 0]), float(point[0, 1])))
+
     def end_tracks(self, tracker_ids: Iterable[int]) -> None:
         for tid in tracker_ids:
             self._last.pop(tid, None)

@@ -22,6 +22,10 @@ class ReorderBuffer(Generic[T]):
     def __len__(self) -> int:
         return len(self._held)
 
+    def __contains__(self, frame: object) -> bool:
+        """Whether that frame number is held now."""
+        return frame in self._held
+
     def push(self, frame: int, item: T, now: float) -> bool:
         """Holds `item`; False (not held) when its frame is already released or held."""
         if (self.last_released is not None and frame <= self.last_released) or frame in self._held:

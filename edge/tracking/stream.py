@@ -24,10 +24,10 @@ from types import MappingProxyType
 import numpy as np
 
 from edge.messages import ResultMessage
-from edge.tracking.bytetrack import ByteTracker
+from edge.tracking.bytetrack import ByteTracker, TrackerUpdate
 from edge.tracking.counters import Published, line_values, zone_values
 from edge.tracking.events import Event, track_end, track_new
-from edge.tracking.feed import frame_from_v1, with_tracker_ids
+from edge.tracking.feed import Frame, frame_from_v1, with_tracker_ids
 from edge.tracking.geometry import normalize_boxes
 from edge.tracking.lines import Line, LineConfig
 from edge.tracking.reorder import ReorderBuffer
@@ -95,7 +95,7 @@ class StreamTracking:
             return [self._untouched(message)]
         out: list[TrackedResult] = []
         if not self._buffer.push(message.frame, message, now):
-            if self._last_ts is None or message.timestamp <= self._last_ts:
+            if message.frame in self._buffer or self._last_ts is None or message.timestamp <= self._last_ts:
                 self._late += 1
                 return [self._untouched(message)]
             # An old frame number with a newer capture time: the stream counts afresh (reconnected).
@@ -188,6 +188,7 @@ class StreamTracking:
         if self._last_ts is not None and ts < self._last_ts:
             self._late += 1  # its frame number was in order, its capture time was not
             return self._untouched(message)
+        t0 = time.perf_counter()
         try:
             frame = frame_from_v1(message.v1, self._class_ids)
         except ValueError as e:
@@ -195,21 +196,13 @@ class StreamTracking:
                 log.warning("stream %s: result not tracked: %s", self._stream, e)
                 self._warned = True
             return self._untouched(message)
-        t0 = time.perf_counter()
         events, self._pending = self._pending, []
         if self._tracker.last_ts is not None and ts - self._tracker.last_ts > self._settings.max_gap:
             events += self._end(self._tracker.gap(ts, "gap"), ts, source)
         update = self._tracker.update(frame.detections, ts)
         events += self._end(update.ended, ts, source)
         events += [track_new(s, self._class_name(s.class_id), source) for s in update.confirmed]
-        keep = np.nonzero(update.tracker_id >= 0)[0]
-        boxes = normalize_boxes(frame.detections.xyxy[keep], frame.width, frame.height)
-        ids = update.tracker_id[keep].tolist()
-        names = [self._class_name(c) for c in update.track_class[keep].tolist()]
-        for zone in self._zones.values():
-            events += self._note(zone.update(ts, ids, boxes, names, source))
-        for line in self._lines.values():
-            events += self._note(line.update(ts, ids, boxes, names, source))
+        events += self._zones_and_lines(ts, frame, update, source)
         tracked = replace(message, v1=with_tracker_ids(message.v1, update.tracker_id))
         result = TrackedResult(tracked, tuple(self._stamp(events)), MappingProxyType(self.pending_counters()))
         self._last_ts, self._last_source = ts, source
@@ -217,6 +210,25 @@ class StreamTracking:
         self._update_total += self._update_last
         self._tracked += 1
         return result
+
+    def _zones_and_lines(self, ts: float, frame: Frame, update: TrackerUpdate, source: str) -> list[Event]:
+        """Confirmed tracks only, boxes 0-1 of the frame, each counted as its track's class."""
+        keep = np.nonzero(update.tracker_id >= 0)[0]
+        boxes = normalize_boxes(frame.detections.xyxy[keep], frame.width, frame.height)
+        ids = update.tracker_id[keep].tolist()
+        table = self._names()  # every class id here came from this stream's table
+        names = [table[c] for c in update.track_class[keep].tolist()]
+        events: list[Event] = []
+        for zone in self._zones.values():
+            events += self._note(zone.update(ts, ids, boxes, names, source))
+        for s in update.confirmed:  # where each new track was first seen, for lines crossed meanwhile
+            if s.first_box is not None:
+                first = normalize_boxes(np.asarray([s.first_box]), frame.width, frame.height)
+                for line in self._lines.values():
+                    line.prime(s.tracker_id, first)
+        for line in self._lines.values():
+            events += self._note(line.update(ts, ids, boxes, names, source))
+        return events
 
     def _end(self, ended: Sequence[EndedTrack], ts: float, source: str) -> list[Event]:
         """Zone exits for the ended tracks, then their track.end with zones visited and lines crossed."""
@@ -247,7 +259,12 @@ class StreamTracking:
     def _stamp(self, events: list[Event]) -> list[Event]:
         return [replace(e, stream=self._stream, model=self._settings.model) for e in events]
 
-    def _class_name(self, class_id: int) -> str:
+    def _names(self) -> list[str]:
+        """Class names by id (the table only grows, so a length check keeps it current)."""
         if len(self._class_names) != len(self._class_ids):
             self._class_names = list(self._class_ids)
-        return self._class_names[class_id] if 0 <= class_id < len(self._class_names) else str(class_id)
+        return self._class_names
+
+    def _class_name(self, class_id: int) -> str:
+        names = self._names()
+        return names[class_id] if 0 <= class_id < len(names) else str(class_id)

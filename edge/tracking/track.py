@@ -16,6 +16,7 @@ class TrackSummary:
     best_score: float
     hits: int
     stationary: bool
+    first_box: tuple[float, float, float, float] | None = None  # xyxy pixels of its first detection
 
     @property
     def duration_s(self) -> float:
@@ -42,6 +43,7 @@ class Track:
     history: deque[tuple[float, float, float, float]] = field(default_factory=deque)
     window_s: float = 3.0  # the stationary window and fraction the last observation used
     frac: float = 0.1
+    first_box: tuple[float, float, float, float] | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -64,6 +66,8 @@ class Track:
 
     def record(self, ts: float, box: Sequence[float], window_s: float, frac: float) -> None:
         x1, y1, x2, y2 = box
+        if self.first_box is None:
+            self.first_box = (x1, y1, x2, y2)
         self.window_s, self.frac = window_s, frac
         self.history.append((ts, (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)))
         # Keep one observation older than the window so the span check can tell "long enough".
@@ -86,5 +90,12 @@ class Track:
 
     def summary(self) -> TrackSummary:
         return TrackSummary(
-            self.tracker_id, self.class_id, self.first_seen, self.last_seen, self.best_score, self.hits, self.stationary
+            self.tracker_id,
+            self.class_id,
+            self.first_seen,
+            self.last_seen,
+            self.best_score,
+            self.hits,
+            self.stationary,
+            self.first_box,
         )

@@ -190,3 +190,24 @@ def test_a_class_flip_at_the_line_counts_as_the_track_class() -> None:
     out = drive(tracking, flipped)
     assert tracking.state().lines == {"door": {"person": {"in": 1, "out": 0}}}
     assert len(out.ids_by_truth(flipped)[0]) == 1
+
+
+def test_a_second_answer_for_a_held_frame_passes_through_untracked() -> None:
+    tracking = StreamTracking(STREAM, TrackingSettings(MODEL, reorder_s=0.5))
+    for i in range(3):
+        tracking.offer(_msg(i, i * 0.1, [BOX]), i * 0.1)
+    assert tracking.offer(_msg(4, 0.4, [BOX]), 0.4) == []  # held: frame 3 not here yet
+    [twin] = tracking.offer(_msg(4, 0.4, [BOX]), 0.41)  # e.g. hosted and local both answered
+    assert twin.events == () and tracking.stats.held == 1 and tracking.stats.late == 1
+    assert [r.message.frame for r in tracking.flush(math.inf)] == [4]
+
+
+def test_a_line_crossed_while_the_track_was_still_tentative_counts() -> None:
+    # First seen 12 px above the line, across it 0.1 s later, confirmed on its third frame.
+    fast = Mover(start=(320, 240 - 30 - 12), velocity=(0, 240), t1=0.6)
+    settings = TrackingSettings(MODEL, TrackerConfig(confirm_hits=3), lines=MappingProxyType({"door": LINE}))
+    tracking = StreamTracking(STREAM, settings)
+    out = drive(tracking, frames([fast], 0.6, fps=10))
+    assert tracking.state().lines == {"door": {"person": {"in": 1, "out": 0}}}
+    [cross] = out.of_type("line.cross")
+    assert cross["ts"] == pytest.approx(0.2)  # counted on confirmation
