@@ -52,10 +52,10 @@ def test_a_track_keeps_its_id_from_hosted_to_local_answers(short_clip: Path, api
     # could not take waits in the local queue until the engine is ready): those pass untracked.
     stats = p.snapshot().tracking["cam"]
     behind = sum(f < max(frames[:i], default=-1) for i, f in enumerate(frames))
-    assert behind <= stats["late"] and stats["tracked"] + stats["untracked"] == 60
-    assert stats["tracked"] >= 45
+    assert behind <= stats["late"] and stats["tracked"] + stats["untracked"] == 60, stats
+    assert stats["tracked"] >= 45, stats
     ids = {s: set() for s in ResultSource}  # type: ignore[var-annotated]
     for m in sink.messages:
         ids[m.source] |= {pr["tracker_id"] for pr in m.v1["predictions"] if "tracker_id" in pr}
-    assert ids[ResultSource.HOSTED] and ids[ResultSource.LOCAL]
-    assert ids[ResultSource.HOSTED] & ids[ResultSource.LOCAL]  # the same objects, the same ids
+    assert ids[ResultSource.HOSTED] and ids[ResultSource.LOCAL], ids
+    assert ids[ResultSource.HOSTED] & ids[ResultSource.LOCAL], ids  # the same objects, the same ids
