@@ -1,9 +1,9 @@
-"""Hosted-fallback answers feed the stream's tracker like local ones: one id across
-hosted -> local, nothing dropped, published in capture order."""
+"""Hosted-fallback answers feed the stream's tracker like local ones: local and hosted answers
+interleave (every third local batch fails and goes to the API), and each object keeps one id
+across them; nothing dropped, published in capture order."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import pytest
 
 from edge.messages import ResultSource
 from edge.pipeline import Pipeline, StreamPlan
-from edge.sources import SourceSettings, SourceState, parse_uri
+from edge.sources import SourceSettings, parse_uri
 from edge.tracking.bytetrack import TrackerConfig
 from edge.tracking.settings import TrackingSettings
 from tests.hosted_server import HostedStandIn
@@ -26,36 +26,30 @@ def api() -> Iterator[HostedStandIn]:
     server.close()
 
 
-def test_a_track_keeps_its_id_from_hosted_to_local_answers(short_clip: Path, api: HostedStandIn) -> None:
+def test_local_and_hosted_answers_feed_one_tracker(short_clip: Path, api: HostedStandIn) -> None:
     sink = MemorySink()
-    det, _ = runner("det")
-    tracking = TrackingSettings(
-        "det", TrackerConfig(confirm_hits=2), reorder_s=2.0
-    )  # the stand-in API answers a queue of 8 slowly on 2 cores
+    flaky, spy = runner("det", fail_every=3)
+    # A window no hosted answer misses, however slow the stand-in API is on 2 busy cores.
+    tracking = TrackingSettings("det", TrackerConfig(confirm_hits=2), reorder_s=30.0)
     plan = StreamPlan(SourceSettings("cam", parse_uri(str(short_clip))), ("det",), tracking)
-    hosted = {"det": plan_for(api, ("building",), max_rate=1000.0, queue=8)}
-    p = Pipeline([plan], [], [sink], pending={"det": "building"}, hosted=hosted)
+    p = Pipeline([plan], [flaky], [sink], hosted={"det": plan_for(api, ("error",))})
     p.start()
     try:
-        deadline = time.monotonic() + 20
-        while len(sink.messages) < 15:  # answered by the hosted API while the engine "builds"
-            assert time.monotonic() < deadline, "no hosted answers"
-            time.sleep(0.05)
-        p.attach(det)
-        assert p.sources["cam"].machine.wait_for(SourceState.ENDED, timeout=30)
-        assert p.wait_idle(30)
+        assert p.wait_idle(60)
     finally:
         p.stop(drain=True)
     frames = sink.frames("cam", "det")
-    assert sorted(frames) == list(range(60))  # nothing dropped
-    # Released in capture order, except frames later than the window (a file's frame the API
-    # could not take waits in the local queue until the engine is ready): those pass untracked.
+    assert frames == list(range(60))  # nothing dropped, released in capture order
     stats = p.snapshot().tracking["cam"]
-    behind = sum(f < max(frames[:i], default=-1) for i, f in enumerate(frames))
-    assert behind <= stats["late"] and stats["tracked"] + stats["untracked"] == 60, stats
-    assert stats["tracked"] >= 45, stats
-    ids = {s: set() for s in ResultSource}  # type: ignore[var-annotated]
+    assert (stats["tracked"], stats["late"]) == (60, 0), stats
+    by_source: dict[ResultSource, set[int]] = {s: set() for s in ResultSource}
+    frames_of: dict[int, set[ResultSource]] = {}
     for m in sink.messages:
-        ids[m.source] |= {pr["tracker_id"] for pr in m.v1["predictions"] if "tracker_id" in pr}
-    assert ids[ResultSource.HOSTED] and ids[ResultSource.LOCAL], ids
-    assert ids[ResultSource.HOSTED] & ids[ResultSource.LOCAL], ids  # the same objects, the same ids
+        for pr in m.v1["predictions"]:
+            if "tracker_id" in pr:
+                by_source[m.source].add(pr["tracker_id"])
+                frames_of.setdefault(pr["tracker_id"], set()).add(m.source)
+    assert by_source[ResultSource.HOSTED] and by_source[ResultSource.LOCAL], by_source
+    both = [tid for tid, sources in frames_of.items() if len(sources) == 2]
+    assert len(both) >= 3, frames_of  # the clip's objects, each one id across local and hosted answers
+    assert len(frames_of) <= 6, frames_of  # 4 shapes: no new id at each switch (a third of the frames)
