@@ -28,7 +28,7 @@ def api() -> Iterator[HostedStandIn]:
 
 def test_local_and_hosted_answers_feed_one_tracker(short_clip: Path, api: HostedStandIn) -> None:
     sink = MemorySink()
-    flaky, spy = runner("det", fail_every=3)
+    flaky, _ = runner("det", fail_every=3)
     # A window no hosted answer misses, however slow the stand-in API is on 2 busy cores.
     tracking = TrackingSettings("det", TrackerConfig(confirm_hits=2), reorder_s=30.0)
     plan = StreamPlan(SourceSettings("cam", parse_uri(str(short_clip))), ("det",), tracking)
