@@ -110,22 +110,24 @@ def score(gt: Sequence[FrameBoxes], pred: Sequence[FrameBoxes], threshold: float
     if len(gt) != len(pred):
         raise ValueError(f"metrics: {len(gt)} ground-truth frames but {len(pred)} tracker frames")
     fp = fn = switches = 0
-    last_match: dict[int, int] = {}  # gt id -> tracker id it was last matched to
+    last_match: dict[int, int] = {}  # gt id -> tracker id it was last matched to (id switches)
+    prev_step: dict[int, int] = {}  # gt id -> tracker id matched in the previous frame (kept first)
     pair_counts: dict[tuple[int, int], int] = {}  # (gt id, tracker id) -> frames overlapping >= threshold
     for g, q in zip(gt, pred):
         overlap = iou(g.xyxy, q.xyxy)
         for gi, qi in zip(*np.nonzero(overlap >= threshold)):
             key = (int(g.ids[gi]), int(q.ids[qi]))
             pair_counts[key] = pair_counts.get(key, 0) + 1
-        kept = np.array([[last_match.get(int(gid)) == int(qid) for qid in q.ids] for gid in g.ids], dtype=np.float64)
+        kept = np.array([[prev_step.get(int(gid)) == int(qid) for qid in q.ids] for gid in g.ids], dtype=np.float64)
         pairs = _matches(overlap, threshold, kept.reshape(overlap.shape))
         fn += len(g.ids) - len(pairs)
         fp += len(q.ids) - len(pairs)
+        prev_step = {}
         for gi, qi in pairs:
             gid, qid = int(g.ids[gi]), int(q.ids[qi])
             if gid in last_match and last_match[gid] != qid:
                 switches += 1
-            last_match[gid] = qid
+            last_match[gid] = prev_step[gid] = qid
     n_gt = sum(len(g.ids) for g in gt)
     n_pred = sum(len(q.ids) for q in pred)
     return Scores(

@@ -60,18 +60,22 @@ class Line:
         points = anchor_points(boxes, self.config.anchor)
         dist = signed_distance(points, a, b)
         side = np.where(dist > self.config.band, 1, np.where(dist < -self.config.band, -1, 0))
-        prev = np.array([self._last.get(t, (0, (np.nan, np.nan)))[1] for t in tracker_ids]).reshape(-1, 2)
-        prev_side = np.array([self._last.get(t, (0, (0.0, 0.0)))[0] for t in tracker_ids], dtype=np.int64)
-        flipped = (side != 0) & (prev_side != 0) & (side != prev_side)
-        crossed = flipped & segments_cross(np.nan_to_num(prev), points, a, b)
+        classes = self.config.classes
+        counted = [tid >= 0 and (classes is None or cls in classes) for tid, cls in zip(tracker_ids, class_names)]
+        last = [self._last.get(t) for t in tracker_ids]  # one dict pass per frame
+        prev_side = np.fromiter((p[0] if p else 0 for p in last), dtype=np.int64, count=len(last))
+        prev = np.array([p[1] if p else (0.0, 0.0) for p in last], dtype=np.float64).reshape(-1, 2)
+        flipped = (side != 0) & (prev_side != 0) & (side != prev_side) & np.array(counted, dtype=bool)
+        crossed = flipped & segments_cross(prev, points, a, b)
         events: list[Event] = []
-        for i, (tid, cls) in enumerate(zip(tracker_ids, class_names)):  # bookkeeping per track
-            if tid < 0 or (self.config.classes is not None and cls not in self.config.classes):
-                continue
-            if crossed[i]:
-                events += self._count(tid, cls, "in" if side[i] > 0 else "out", ts, source)
-            if side[i] != 0:
-                self._last[tid] = (int(side[i]), (float(points[i, 0]), float(points[i, 1])))
+        for i in np.nonzero(crossed)[0].tolist():  # a few per frame at most
+            direction = "in" if side[i] > 0 else "out"
+            events += self._count(tracker_ids[i], class_names[i], direction, ts, source)
+        # Remember each counted track's latest strictly-sided anchor, in one bulk update.
+        sided = (side != 0) & np.array(counted, dtype=bool)
+        keep = np.nonzero(sided)[0].tolist()
+        sides, pts = side.tolist(), points.tolist()
+        self._last.update((tracker_ids[i], (sides[i], (pts[i][0], pts[i][1]))) for i in keep)
         return events
 
     def prime(self, tracker_id: int, box: FloatArray) -> None:

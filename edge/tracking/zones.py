@@ -75,6 +75,8 @@ class Zone:
         for tid, cls, is_in in zip(tracker_ids, class_names, inside.tolist()):
             if tid < 0 or (self.config.classes is not None and cls not in self.config.classes):
                 continue
+            if not is_in and tid not in self._visits:
+                continue  # outside and nothing pending: the common case, no bookkeeping
             seen.add(tid)
             visit = self._visits.setdefault(tid, _Visit(cls))
             events += self._step(visit, tid, ts, is_in, source)
