@@ -217,6 +217,12 @@ class TrackingHub:
             return True
         self._queue.put(_STOP)
         thread.join(timeout)
+        if not thread.is_alive():
+            self._thread = None  # from now on results pass straight through
+            while not self._queue.empty():  # handed over after the stop (a worker that was late): untracked
+                item = self._queue.get_nowait()
+                if isinstance(item, ResultMessage):
+                    self._publish(item)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -236,10 +242,13 @@ class TrackingHub:
                 item = self._queue.get(timeout=max(0.0, wait))
             except queue.Empty:
                 item = None
-            try:
-                if item is _STOP:
+            if item is _STOP:
+                try:
                     self._finish()
-                    return
+                except Exception:
+                    log.exception("tracking: failed to release or save at stop")
+                return
+            try:
                 if isinstance(item, ResultMessage):
                     s = self._streams.get(item.stream)
                     if s is None:  # tracking was removed while it queued
