@@ -117,6 +117,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.doctor.commands",
     "edge.roboflow.command",
     "edge.serve.commands",
+    "edge.tracking.commands",
 )
 
 

@@ -31,6 +31,8 @@ from edge.roboflow.config import RoboflowConfig, hosted_config, model_id_of
 from edge.serve.config import HttpConfig
 from edge.sources import CaptureOptions, SourceError, SourceKind, SourceSettings, parse_uri
 from edge.tasks.params import InferenceParams
+from edge.tracking.config import STREAM_KEYS as TRACKING_STREAM_KEYS
+from edge.tracking.config import parse_stream_tracking
 
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
@@ -70,6 +72,7 @@ _STREAM_KEYS = (
     "height",
     "decode_threads",
     "max_pixels",
+    *TRACKING_STREAM_KEYS,
 )
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -372,7 +375,8 @@ def _stream(name: str, data: object, base: Path, models: Mapping[str, object], c
         max_retries=None if retries is None else get_int(d, "max_retries", where, 0, 0, 10**9),
         capture=capture,
     )
-    return StreamPlan(settings, _models_list(d.get("models"), f"{where}.models", models))
+    names = _models_list(d.get("models"), f"{where}.models", models)
+    return StreamPlan(settings, names, parse_stream_tracking(d, where, names))
 
 
 T = TypeVar("T")
@@ -495,3 +499,21 @@ def load_config(path: str | Path, check_files: bool = False) -> EdgeConfig:
     except OSError as exc:
         raise ConfigErrors([f"{p}: cannot read the config: {exc.strerror}"]) from None
     return parse_config(text, p, check_files)
+
+
+def locate(path: Path | None, messages: list[str]) -> list[str]:
+    """``messages`` keyed like the parser's (``streams.door.zones.porch.classes: ...``) with the
+    config file and line prefixed, for checks made after parsing (e.g. against a model's classes)."""
+    label = str(path) if path else "<config>"
+    lines: dict[str, int] = {}
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader) if path else None
+        if node is not None:
+            _key_lines(node, "", lines, [])
+    except (OSError, yaml.YAMLError):
+        pass  # changed since it was parsed: the messages still name their keys
+    out = []
+    for message in messages:
+        line = _line_of(message, lines)
+        out.append(f"{label}:{line}: {message}" if line else f"{label}: {message}")
+    return out

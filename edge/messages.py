@@ -10,9 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.errors import EdgeError
+
+if TYPE_CHECKING:
+    from edge.tracking.output import TrackingOutput
 
 
 class ResultSource(str, Enum):
@@ -121,6 +124,7 @@ class StatsSnapshot:
     streams: dict[str, StreamStats]
     models: dict[str, str]
     hosted: dict[str, HostedStats] = field(default_factory=dict)
+    tracking: dict[str, dict[str, Any]] = field(default_factory=dict)  # per tracked stream (edge.tracking.hub)
 
     def to_payload(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -130,6 +134,8 @@ class StatsSnapshot:
         }
         if self.hosted:
             doc["hosted"] = {name: asdict(h) for name, h in self.hosted.items()}
+        if self.tracking:
+            doc["tracking"] = {name: dict(t) for name, t in self.tracking.items()}
         return doc
 
 
@@ -144,6 +150,9 @@ class Sink(ABC):
 
     def publish_notice(self, notice: ModelNotice) -> None:  # noqa: B027 -- optional for sinks
         """A model's state change for the status topic; sinks without one ignore it."""
+
+    def publish_tracking(self, output: TrackingOutput) -> None:  # noqa: B027 -- optional for sinks
+        """A tracked stream's events and changed counters; sinks without a use ignore them."""
 
     def close(self, timeout: float = 5.0) -> None:  # noqa: B027 -- optional for sinks
         """Flush what was accepted (within ``timeout`` seconds) and release resources."""

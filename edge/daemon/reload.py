@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from edge.config import EdgeConfig, ModelConfig
+from edge.daemon.checks import tracking_problems
 from edge.daemon.models import Failed, ModelLoader, Ready, Waiting, hosted_plans
 from edge.messages import Sink
 from edge.pipeline import Pipeline
@@ -41,6 +42,7 @@ class ReloadPlan:
     sinks_changed: bool = False  # mqtt, spool, state_dir or console
     watchdog_changed: bool = False
     at_restart: tuple[str, ...] = ()  # keys that take effect only at the next start
+    tracking_changed: tuple[str, ...] = ()  # tracking, zones or lines only: applied in place
 
     @property
     def empty(self) -> bool:
@@ -57,6 +59,7 @@ class ReloadPlan:
                 ("models removed:", self.models_removed),
                 ("models reopened:", self.models_reopened),
                 ("thresholds changed:", self.params_changed),
+                ("tracking changed:", self.tracking_changed),
             )
             if names
         ]
@@ -86,10 +89,14 @@ def plan_reload(old: EdgeConfig, new: EdgeConfig, files_changed: Collection[str]
     os_ = {p.name: p for p in old.streams}
     ns = {p.name: p for p in new.streams}
     sinks = (old.mqtt, old.spool, old.state_dir, old.console) != (new.mqtt, new.spool, new.state_dir, new.console)
+    # A change of tracking alone is applied to the running tracker: the stream runs on.
+    untracked = {n: dataclasses.replace(p, tracking=None) for n, p in os_.items()}
+    restarted = _changed_names(untracked, {n: dataclasses.replace(p, tracking=None) for n, p in ns.items()})
     return ReloadPlan(
         streams_added=tuple(sorted(ns.keys() - os_.keys())),
         streams_removed=tuple(sorted(os_.keys() - ns.keys())),
-        streams_restarted=_changed_names(os_, ns),
+        streams_restarted=restarted,
+        tracking_changed=tuple(n for n in _changed_names(os_, ns) if n not in restarted),
         models_added=tuple(sorted(nm.keys() - om.keys())),
         models_removed=tuple(sorted(om.keys() - nm.keys())),
         models_reopened=tuple(reopened),
@@ -149,8 +156,15 @@ class Reloader:
         problems: list[str] = []
         p = self._pipeline
         opened = {name: self._open(new.models[name]) for name in plan.models_reopened + plan.models_added}
+        plans = {s.name: s for s in new.streams}
+        for line in tracking_problems(new, self._loader.specs()):  # the tracked model's task and classes
+            stream = line.split(".", 2)[1]
+            problems.append(f"{line}; the stream runs without tracking")
+            plans[stream] = dataclasses.replace(plans[stream], tracking=None)
         for name in plan.streams_removed + plan.streams_restarted:
             p.remove_stream(name, self._timeout)
+            # Its results are all handed over now: its tracks end, ids and counts carry on.
+            p.tracking.configure(name, plans[name].tracking if name in plans else None, restart=True)
             self._alive()
         for name in plan.models_removed:
             p.remove_model(name, self._timeout)
@@ -181,11 +195,13 @@ class Reloader:
             if name not in p.ready_models():
                 continue  # waiting or failed: the new thresholds come with its runner when it opens
             p.update_params(name, new.models[name].params)
-        plans = {s.name: s for s in new.streams}
         for name in plan.streams_added + plan.streams_restarted:
             p.add_stream(plans[name])
+        for name in plan.streams_added + plan.tracking_changed:
+            p.tracking.configure(name, plans[name].tracking)
         if plan.sinks_changed:
             p.fanout.replace_sinks(lambda current: self._swap_sinks(current, old, new, problems))
+            p.tracking.republish()  # the new sinks (maybe another broker) get every retained counter
         # Always, even when nothing changed: a reload is how an operator switches back on a
         # fallback that a refused key (401/403) or a spent quota (402) turned off.
         p.replace_fallbacks(hosted_plans(list(new.models.values()), self._loader.specs(), new.state_dir))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge.config import ConfigErrors, EdgeConfig, load_config
+from edge.daemon.checks import untrackable_dropped
 from edge.daemon.models import EngineSupport, Failed, ModelLoader, Ready, hosted_plans, tensorrt_support
 from edge.daemon.reload import Reloader, ReloadPlan, files_changed, plan_reload, stamps
 from edge.daemon.watchdog import StallEpisodes, Watchdog
@@ -130,7 +131,7 @@ class Daemon:
                 sinks.append(self.http.sink)
             hosted = hosted_plans(list(self.config.models.values()), opened.specs, self.config.state_dir)
             pipeline = Pipeline(
-                self.config.streams,
+                untrackable_dropped(self.config, opened.specs),
                 opened.runners,
                 sinks,
                 opened.failed,
@@ -138,6 +139,7 @@ class Daemon:
                 pending=opened.pending,
                 hosted=hosted,
                 requests=self.config.http.max_queue if self.config.http else 0,
+                tracking_dir=self.config.state_dir / "tracking",
             )
             self.pipeline = pipeline
             pipeline.start()
@@ -305,6 +307,13 @@ def _log_stats(snap: StatsSnapshot) -> None:
             s.queue_depth,
             s.latency_p50 * 1000,
             s.latency_p95 * 1000,
+        )
+    for name, t in snap.tracking.items():
+        log.info(
+            "stream %s: tracking %s active tracks, %.2f ms per result",
+            name,
+            t.get("active_tracks", 0),
+            float(t.get("update_s_mean", 0.0)) * 1000,
         )
     for model, h in snap.hosted.items():
         left = "no daily_limit" if h.left_today is None else f"{h.left_today} left today"

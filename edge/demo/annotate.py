@@ -86,7 +86,8 @@ def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]], labels: bool
             cv2.circle(image, centre, 4, c, 1, cv2.LINE_AA)
             cv2.putText(image, str(k.get("class", "")), (centre[0] + 5, centre[1] - 3), _FONT, 0.35, c, 1, cv2.LINE_AA)
         if labels:
-            _label(image, f"{p.get('class', '?')} {float(p.get('confidence', 0)):.2f}", x0, y0, c)
+            tid = f"#{p['tracker_id']} " if "tracker_id" in p else ""  # a tracked stream's confirmed objects
+            _label(image, f"{tid}{p.get('class', '?')} {float(p.get('confidence', 0)):.2f}", x0, y0, c)
 
 
 def _draw_class_map(image: Image, doc: Mapping[str, Any]) -> None:

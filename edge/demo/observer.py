@@ -14,6 +14,9 @@ import numpy.typing as npt
 
 from edge.demo.annotate import annotate
 from edge.messages import ResultMessage, Sink, StatsSnapshot
+from edge.tracking.draw import draw_tracking, line_label, zone_label
+from edge.tracking.output import TrackingOutput
+from edge.tracking.settings import TrackingSettings
 
 
 @dataclass
@@ -55,8 +58,17 @@ class Observer:
     result belongs to (``frame`` modulo the clip's length, since the demo loops its clips).
     """
 
-    def __init__(self, out_dir: Path, clips: Mapping[str, Path], targets: list[int]) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        clips: Mapping[str, Path],
+        targets: list[int],
+        tracking: Mapping[str, TrackingSettings] | None = None,
+    ) -> None:
         self.out_dir = out_dir
+        self.tracking = dict(tracking or {})  # stream -> its zones and lines, drawn on its snapshots
+        self.counters: dict[str, dict[str, object]] = {}  # stream -> retained counter values received
+        self.events: dict[str, dict[str, int]] = {}  # stream -> event type -> how many arrived
         self.clips = dict(clips)
         self._targets = sorted(targets)
         self._lock = threading.Lock()
@@ -85,6 +97,34 @@ class Observer:
             if path is not None:
                 with self._lock:
                     snaps.saved.append(path)
+
+    def on_counter(self, stream: str, key: str, value: object) -> None:
+        """A retained counter (``zones/<zone>/<class>`` or ``lines/<line>/<class>``); None: cleared."""
+        with self._lock:
+            values = self.counters.setdefault(stream, {})
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+
+    def on_event(self, payload: Mapping[str, Any]) -> None:
+        with self._lock:
+            kinds = self.events.setdefault(str(payload.get("stream", "?")), {})
+            kinds[str(payload.get("type"))] = kinds.get(str(payload.get("type")), 0) + 1
+
+    def tracking_lines(self) -> list[str]:
+        """Per tracked stream: each line's counts and each zone's occupancy, and the events so far."""
+        with self._lock:
+            counters = {k: dict(v) for k, v in self.counters.items()}
+            events = {k: dict(v) for k, v in self.events.items()}
+        out = []
+        for stream, settings in sorted(self.tracking.items()):
+            values = counters.get(stream, {})
+            parts = [line_label(n, values) for n in settings.lines] + [zone_label(n, values) for n in settings.zones]
+            kinds = events.get(stream, {})
+            told = ", ".join(f"{n} {t}" for t, n in sorted(kinds.items())) or "none yet"
+            out.append(f"  {stream} tracking: {' | '.join(parts)}; events: {told}")
+        return out
 
     def on_stats(self, payload: Mapping[str, Any]) -> None:
         with self._lock:
@@ -123,6 +163,11 @@ class Observer:
         image = self._frame(key[0], frame)
         if image is None:
             return None
+        settings = self.tracking.get(key[0])
+        if settings is not None and settings.model == key[1]:
+            with self._lock:
+                values = dict(self.counters.get(key[0], {}))
+            image = draw_tracking(image, settings, values)
         drawn = annotate(image, payload, f"{key[0]} / {key[1]}  frame {frame}")
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / f"{key[0]}-{key[1]}-{frame:05d}.jpg"
@@ -142,7 +187,7 @@ class Observer:
                 )
         for (stream, model), t in topics:
             lines.append(f"  {stream}/{model:<11} {t.received:5d} results  last #{t.last_frame:<5} {t.last_summary}")
-        return lines
+        return lines + self.tracking_lines()
 
 
 class ObserverSink(Sink):
@@ -156,3 +201,9 @@ class ObserverSink(Sink):
 
     def publish_stats(self, stats: StatsSnapshot) -> None:
         self.observer.on_stats(stats.to_payload())
+
+    def publish_tracking(self, output: TrackingOutput) -> None:
+        for doc in output.event_payloads():
+            self.observer.on_event(doc)
+        for key, value in output.counters.items():
+            self.observer.on_counter(output.stream, key, value)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -34,6 +35,15 @@ log = logging.getLogger("edge.demo")
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "models"
 DEVICE = "demo"
+
+# The shapes stream tracks its detections: a line across the middle (moving down is "in") and a
+# zone in the centre, counted per class and shown in the console and on the snapshots.
+TRACKED_STREAM, TRACKED_MODEL = "shapes", "detect"
+TRACKING: dict[str, Any] = {
+    "tracking": {"model": TRACKED_MODEL, "confirm_hits": 2},
+    "lines": {"middle": {"points": [[0.0, 0.5], [1.0, 0.5]], "anchor": "center"}},
+    "zones": {"centre": {"polygon": [[0.3, 0.3], [0.7, 0.3], [0.7, 0.7], [0.3, 0.7]], "anchor": "center"}},
+}
 
 # stream -> (clip kind, fixture models that suit it)
 STREAMS: dict[str, tuple[ClipKind, tuple[str, ...]]] = {
@@ -89,6 +99,9 @@ def write_config(opts: DemoOptions, port: int | None) -> Path:
         },
         "state_dir": str((opts.out / "state").resolve()),
     }
+    tracked = doc["streams"].get(TRACKED_STREAM)
+    if tracked is not None and TRACKED_MODEL in tracked["models"]:
+        tracked.update(TRACKING)
     if port is not None:
         doc["mqtt"] = {"host": "127.0.0.1", "port": port, "device_id": DEVICE, "stats_interval": opts.refresh}
     path = opts.out / "edge.yaml"
@@ -128,6 +141,13 @@ class Subscriber:
                 self.observer.on_stats(json.loads(msg.payload))
             elif msg.topic.endswith("/predictions"):
                 self.observer.on_result(json.loads(msg.payload))
+            elif msg.topic.endswith("/events"):
+                self.observer.on_event(json.loads(msg.payload))
+            elif msg.topic.count("/") == 5 and msg.topic.split("/")[3] in ("zones", "lines"):
+                _, _, stream, kind, name, cls = (unquote(p) for p in msg.topic.split("/"))
+                self.observer.on_counter(
+                    stream, f"{kind}/{name}/{cls}", json.loads(msg.payload) if msg.payload else None
+                )
         except Exception:  # a bad message must not stop the subscriber; the count shows it
             log.exception("demo: could not handle a message on %s", msg.topic)
 
@@ -165,6 +185,7 @@ def _summary(observer: Observer, summary: RunSummary, out: Path, via: str) -> li
         lines.append(f"  {topic}: {t.received} results received, {t.out_of_order} out of order")
     if observer.status:
         lines.append(f"  edge/{DEVICE}/status: {' -> '.join(observer.status)}")
+    lines += observer.tracking_lines()
     snaps = observer.snapshots()
     lines.append(f"  {len(snaps)} annotated snapshots in {out}/snapshots/")
     lines.append(f"  the config that ran: {out}/edge.yaml")
@@ -179,7 +200,8 @@ def run_demo(opts: DemoOptions, stop: threading.Event) -> int:
         config = load_config(config_path)
         clips = {p.name: Path(p.source.uri.target) for p in config.streams}
         targets = [round(opts.fps * t) for t in (1.0, opts.duration / 2, max(1.5, opts.duration - 2))]
-        observer = Observer(opts.out / "snapshots", clips, targets)
+        tracking = {p.name: p.tracking for p in config.streams if p.tracking is not None}
+        observer = Observer(opts.out / "snapshots", clips, targets, tracking)
         extra: list[Sink] = []
         if broker is not None:
             subscriber = Subscriber(broker.port, observer)

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from edge.errors import EdgeError
 from edge.hosted.fallback import HostedFallback, HostedPlan
@@ -25,6 +26,7 @@ from edge.pipeline.stats import RouteCounts, StreamCounters, StreamHealth
 from edge.pipeline.worker import ModelRunner, ModelWorker
 from edge.sources import Frame, Source, SourceState, open_capture
 from edge.sources.source import Opener
+from edge.tracking.hub import TrackerFactory, TrackingHub, default_factory
 
 log = logging.getLogger("edge.pipeline")
 
@@ -57,9 +59,16 @@ class Pipeline(PipelineChanges):
         pending: Mapping[str, str] | None = None,
         hosted: Mapping[str, HostedPlan] | None = None,
         requests: int = 0,
+        tracking_dir: Path | None = None,
+        tracker_factory: TrackerFactory = default_factory,
     ) -> None:
         self.fanout = Fanout(sinks)
         self.latest = LatestFrames()  # the newest frame and results per stream, for the picture endpoints
+        # Results of tracked (stream, model) pairs go through their tracker on its own thread.
+        plans_tracked = {p.name: p.tracking for p in streams if p.tracking is not None}
+        self.tracking = TrackingHub(plans_tracked, tracking_dir, tracker_factory)
+        self.tracking.bind(self.fanout.publish, self.fanout.publish_tracking, self._source_state)
+        self.latest.underlay = self.tracking.underlay  # pictures of a tracked stream show its zones and lines
         self._file_queue = file_queue
         self._opener = opener
         self._requests = requests
@@ -111,7 +120,7 @@ class Pipeline(PipelineChanges):
         return ModelWorker(
             runner,
             self._inboxes[name],
-            self.fanout.publish,
+            self.tracking.publish,
             self._account,
             self._failed(name),
             self._batches[name].observe,
@@ -166,7 +175,7 @@ class Pipeline(PipelineChanges):
             h.config,
             h.client,
             h.params,
-            self.fanout.publish,
+            self.tracking.publish,
             self._account,
             self._failed(model),
             h.state_dir,
@@ -229,6 +238,10 @@ class Pipeline(PipelineChanges):
         self._counters[message.stream].inferred(message.model, message.latency, hosted)
         self.latest.result(message)
         self._notify()
+
+    def _source_state(self, stream: str) -> SourceState | None:
+        src = self._sources.get(stream)
+        return src.state if src is not None else None
 
     def _notify(self) -> None:
         with self._settled:
@@ -295,6 +308,7 @@ class Pipeline(PipelineChanges):
         for name, routes in self._routes.items():
             if not routes:
                 log.error("stream %s: none of its models loaded; it does not run", name)
+        self.tracking.start()
         with self._lock:
             workers = list(self._workers.values())
         for w in workers:
@@ -348,6 +362,7 @@ class Pipeline(PipelineChanges):
         for model, fallback in self._fallbacks.items():
             for f in fallback.close(max(0.0, deadline - time.monotonic()), drain):
                 self._counters[f.stream].dropped(model, 1)  # queued, never sent
+        ok = self.tracking.close(max(1.0, deadline - time.monotonic())) and ok  # what waited to be tracked
         if not ok:
             log.warning("pipeline: some threads did not stop within %.0f s", timeout)
         return ok
@@ -408,7 +423,7 @@ class Pipeline(PipelineChanges):
                 models[name] = w.state if w else "idle"
             models.update(self._pending)
         hosted = {name: f.stats() for name, f in self._fallbacks.items()}
-        return StatsSnapshot(time.time(), streams, models, hosted)
+        return StatsSnapshot(time.time(), streams, models, hosted, self.tracking.stats())
 
     def _stream_health(self, name: str) -> StreamHealth:
         plan = self._plans[name]

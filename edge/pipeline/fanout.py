@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from edge.messages import ModelNotice, ResultMessage, Sink, StatsSnapshot
+from edge.tracking.output import TrackingOutput
 
 log = logging.getLogger("edge.pipeline")
 
@@ -65,6 +66,14 @@ class Fanout:
             for sink in self.sinks:
                 try:
                     sink.publish_notice(notice)
+                except Exception as exc:
+                    self._failed(sink, exc)
+
+    def publish_tracking(self, output: TrackingOutput) -> None:
+        with self._lock:
+            for sink in self.sinks:
+                try:
+                    sink.publish_tracking(output)
                 except Exception as exc:
                     self._failed(sink, exc)
 

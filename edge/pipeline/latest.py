@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ KEEP_ANSWERED = 4
 # The results alone (no image) of the last answered frames, for latest.json?frame=N: a client
 # under load may ask for a picture's documents a second or more after it got the picture.
 KEEP_DOCUMENTS = 32
+# What to draw under a stream's results (its tracking zones and lines), by stream; None: nothing.
+Underlay = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class LatestFrame:
     image: npt.NDArray[np.uint8]
     results: dict[str, ResultMessage]
     models: tuple[str, ...]
+    underlay: Underlay | None = None  # e.g. the stream's zones and lines, drawn before the results
 
     @property
     def complete(self) -> bool:
@@ -78,6 +82,7 @@ class LatestFrames:
         self._answered: dict[str, OrderedDict[int, _Held]] = {}  # the last few complete frames
         self._documents: dict[str, OrderedDict[int, LatestDocuments]] = {}  # results only, longer
         self._newest: dict[str, int] = {}  # the newest frame number with a result, per stream
+        self.underlay: Callable[[str], Underlay | None] | None = None  # set by the pipeline (tracking)
 
     def offer(self, frame: Frame, models: tuple[str, ...]) -> None:
         with self._lock:
@@ -124,7 +129,9 @@ class LatestFrames:
             if entry is None:
                 return None
             f = entry.frame
-            return LatestFrame(f.stream, f.seq, f.timestamp, f.image, dict(entry.results), entry.models)
+            results = dict(entry.results)
+        under = self.underlay(stream) if self.underlay is not None else None
+        return LatestFrame(f.stream, f.seq, f.timestamp, f.image, results, entry.models, under)
 
     def documents(self, stream: str, frame: int | None = None) -> LatestFrame | LatestDocuments | None:
         """Like :meth:`get`, but an answered frame whose image is gone still has its results."""

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edge.errors import EdgeError
 from edge.sources import SourceSettings
+
+if TYPE_CHECKING:
+    from edge.tracking.settings import TrackingSettings
 
 
 @dataclass(frozen=True)
@@ -15,12 +19,15 @@ class StreamPlan:
 
     source: SourceSettings
     models: tuple[str, ...]
+    tracking: TrackingSettings | None = None  # tracking:, zones:, lines: (edge.tracking.config)
 
     def __post_init__(self) -> None:
         if not self.models:
             raise EdgeError(f"stream {self.source.name}: list at least one model")
         if len(set(self.models)) != len(self.models):
             raise EdgeError(f"stream {self.source.name}: a model is listed twice in {list(self.models)}")
+        if self.tracking is not None and self.tracking.model not in self.models:
+            raise EdgeError(f"stream {self.source.name}: tracks {self.tracking.model}, which it does not run")
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from edge.messages import ResultMessage, Sink
+from edge.tracking.output import TrackingOutput
 
 
 def summarize(v1: Mapping[str, Any], max_items: int = 5) -> str:
@@ -64,3 +65,22 @@ class ConsoleSink(Sink):
         with self._lock:
             out.write(line)
             out.flush()
+
+    def publish_tracking(self, output: TrackingOutput) -> None:
+        """One line per tracking event: ``door event line.cross #7 person line=entrance direction=in``."""
+        lines = [format_event(doc) + "\n" for doc in output.event_payloads()]
+        if not lines:
+            return
+        out = self._stream or sys.stdout
+        with self._lock:
+            out.write("".join(lines))
+            out.flush()
+
+
+_EVENT_COMMON = ("type", "ts", "stream", "model", "tracker_id", "class", "source")
+
+
+def format_event(doc: Mapping[str, Any]) -> str:
+    extra = " ".join(f"{k}={v}" for k, v in doc.items() if k not in _EVENT_COMMON and not isinstance(v, list))
+    head = f"{doc.get('stream')} event {doc.get('type')} #{doc.get('tracker_id')} {doc.get('class')}"
+    return f"{head} {doc.get('source')}" + (f" {extra}" if extra else "")

@@ -48,6 +48,7 @@ from edge.jsonfast import dumps_bytes
 from edge.messages import ModelNotice, ResultMessage, Sink, StatsSnapshot
 from edge.publish.config import ConfigError, MqttConfig, SpoolConfig, TlsConfig
 from edge.publish.spool import Spool, SpoolError
+from edge.tracking.output import TrackingOutput
 
 log = logging.getLogger(__name__)
 _paho_log = logging.getLogger("edge.publish.paho")
@@ -126,6 +127,9 @@ class MqttSink(Sink):
         self._refusals: set[int] = set()
         # The latest notice per topic, retained, and sent again after every (re)connect.
         self._notices: dict[str, bytes] = {}
+        # The latest tracking counter per topic and its spool sequence number: an older value
+        # still in the spool is skipped, and the latest is sent again after every reconnect.
+        self._retained: dict[str, tuple[int, bytes]] = {}
         try:
             self._client = self._make_client()
         except BaseException:
@@ -172,6 +176,34 @@ class MqttSink(Sink):
         with self._cond:
             self._accepted += 1
             self._cond.notify_all()
+
+    def publish_tracking(self, output: TrackingOutput) -> None:
+        """Events (one message each) and retained counters, through the spool like results."""
+        accepted = 0
+        for doc in output.event_payloads():
+            accepted += self._append(self._topics.events(output.stream), doc, False, f"{doc.get('type')} event")
+        for key, value in output.counters.items():
+            topic = self._topics.counter(output.stream, key)
+            accepted += self._append(topic, value, True, f"counter {key}")
+        if accepted:
+            with self._cond:
+                self._accepted += accepted
+                self._cond.notify_all()
+
+    def _append(self, topic: str, value: object, retain: bool, what: str) -> int:
+        # None: a counter that no longer exists; an empty retained payload clears it on the broker
+        payload = b"" if value is None else dumps_bytes(value)
+        try:
+            with self._cond:  # with the map, so the sender never sees a sequence number before its entry
+                seq = self._spool.append(topic, payload, retain)
+                if retain:
+                    self._retained[topic] = (seq, payload)
+        except (ValueError, SpoolError) as exc:
+            with self._cond:
+                self._rejected += 1
+            log.error("mqtt: %s of stream %s not published: %s", what, topic, exc)
+            return 0
+        return 1
 
     def publish_stats(self, stats: StatsSnapshot) -> None:
         """Stats go out only while connected, at QoS 0: a stale one is of no use later."""
@@ -381,7 +413,9 @@ class MqttSink(Sink):
         room = self._config.max_inflight - len(self._inflight)
         if self._link_up and not self._resync and room > 0:
             for record in self._spool.read(room):
-                if not self._send(record.seq, record.topic, record.payload):
+                if record.retain and self._superseded(record.seq, record.topic):
+                    continue
+                if not self._send(record.seq, record.topic, record.payload, record.retain):
                     break
         return True
 
@@ -391,9 +425,19 @@ class MqttSink(Sink):
         can_send = self._link_up and not self._resync and len(self._inflight) < self._config.max_inflight
         return can_send and self._spool.has_unread()
 
-    def _send(self, seq: int, topic: str, payload: bytes) -> bool:
+    def _superseded(self, seq: int, topic: str) -> bool:
+        """A retained value with a newer one spooled after it: acknowledged without sending, so
+        the broker never ends up holding an older count."""
+        with self._cond:
+            latest = self._retained.get(topic)
+            if latest is None or latest[0] <= seq:
+                return False
+            self._published += self._spool.ack(seq)
+        return True
+
+    def _send(self, seq: int, topic: str, payload: bytes, retain: bool = False) -> bool:
         qos = self._config.qos
-        info = self._client.publish(topic, payload, qos=qos)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
         # QoS 1/2 without a connection: paho keeps the message and sends it after reconnecting.
         if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS or (qos > 0 and info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN):
             self._inflight[info.mid] = seq
@@ -418,7 +462,8 @@ class MqttSink(Sink):
                 self._client.publish(self._topics.status, ONLINE, qos=1, retain=True)
                 with self._cond:
                     notices = list(self._notices.items())
-                for topic, data in notices:
+                    retained = [(t, data) for t, (_, data) in self._retained.items()]
+                for topic, data in notices + retained:  # a broker restarted without persistence lost them
                     self._client.publish(topic, data, qos=1, retain=True)
         elif isinstance(event, _Notice):
             if self._link_up:  # else the next connect sends it, from _notices

@@ -13,6 +13,11 @@ MAGIC = b"EDGESPL1"
 _PREFIX = struct.Struct("<II")  # length, crc32
 _HEAD = struct.Struct("<QdH")  # seq, accepted_at, topic length
 ACK = struct.Struct("<QI")  # seq, crc32 of the seq
+# A topic field that starts with a 0 byte holds a flags byte next, then the topic. MQTT forbids
+# U+0000 in topic names, so no record written before flags existed starts so: old spools read
+# as they were, with every flag off.
+_FLAGGED = 0x00
+FLAG_RETAIN = 0x01
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class SpoolRecord:
     topic: str
     payload: bytes
     accepted_at: float
+    retain: bool = False  # publish with the MQTT retain flag (tracking counters)
 
 
 @dataclass(eq=False)
@@ -49,8 +55,10 @@ class Segment:
         return nxt - self.offsets[index]
 
 
-def encode_record(seq: int, topic: str, payload: bytes, accepted_at: float) -> bytes:
+def encode_record(seq: int, topic: str, payload: bytes, accepted_at: float, retain: bool = False) -> bytes:
     t = topic.encode("utf-8")
+    if retain:
+        t = bytes((_FLAGGED, FLAG_RETAIN)) + t
     body = _HEAD.pack(seq, accepted_at, len(t)) + t + payload
     return _PREFIX.pack(len(body), zlib.crc32(body)) + body
 
@@ -67,8 +75,13 @@ def decode_record(data: bytes | memoryview, pos: int) -> tuple[SpoolRecord, int]
     t0 = start + _HEAD.size
     if t0 + tlen > start + length:
         return None
-    topic = bytes(data[t0 : t0 + tlen]).decode("utf-8", errors="replace")
-    return SpoolRecord(seq, topic, bytes(data[t0 + tlen : start + length]), accepted_at), start + length
+    raw = bytes(data[t0 : t0 + tlen])
+    flags = 0
+    if len(raw) >= 2 and raw[0] == _FLAGGED:
+        flags, raw = raw[1], raw[2:]
+    topic = raw.decode("utf-8", errors="replace")
+    record = SpoolRecord(seq, topic, bytes(data[t0 + tlen : start + length]), accepted_at, bool(flags & FLAG_RETAIN))
+    return record, start + length
 
 
 def encode_ack(seq: int) -> bytes:

@@ -13,7 +13,9 @@ Layout of the spool directory:
 ``<first seq, 20 digits>.seg``
     Segment files. ``EDGESPL1`` then records, each
     ``u32 length | u32 crc32 | u64 seq | f64 accepted_at | u16 topic length | topic | payload``
-    (little-endian; ``length`` and the CRC cover everything after the CRC). Sequence numbers
+    (little-endian; ``length`` and the CRC cover everything after the CRC). A topic field
+    starting with a 0 byte holds ``0 | flags`` before the topic (bit 0: retain); MQTT topics
+    never contain U+0000, so spools written before flags existed read unchanged. Sequence numbers
     are consecutive within a segment and increase across segments and restarts.
 ``acks.log``
     The sequence numbers that left the spool (acknowledged by the broker, or expired):
@@ -220,12 +222,13 @@ class Spool:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def append(self, topic: str, payload: bytes) -> int:
-        """Store one result; returns its sequence number. Raises SpoolError when it cannot."""
+    def append(self, topic: str, payload: bytes, retain: bool = False) -> int:
+        """Store one result; returns its sequence number. Raises SpoolError when it cannot.
+        ``retain``: to be published with the MQTT retain flag."""
         with self._lock:
             self._check_open()
             seq = self._next_seq
-            record = encode_record(seq, topic, payload, self._clock())
+            record = encode_record(seq, topic, payload, self._clock(), retain)
             if len(record) + len(MAGIC) > min(self.max_bytes, _MAX_RECORD):
                 raise SpoolError(
                     f"a result of {len(record)} bytes does not fit in the spool (max_bytes {self.max_bytes})"

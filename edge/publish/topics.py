@@ -6,6 +6,9 @@ Layout (``prefix`` defaults to ``edge``)::
     <prefix>/<device_id>/status                         retained "online" / "offline" (last will)
     <prefix>/<device_id>/status/<model>                 retained JSON notices, e.g. hosted fallback off
     <prefix>/<device_id>/stats                          periodic health
+    <prefix>/<device_id>/<stream>/events                tracking events, one message per event
+    <prefix>/<device_id>/<stream>/zones/<zone>/<class>  retained zone occupancy (an integer; class "all" too)
+    <prefix>/<device_id>/<stream>/lines/<line>/<class>  retained line counts, {"in": N, "out": M}
 
 Stream and model names come from users and may hold characters MQTT gives a meaning to, so
 each becomes one topic level by percent-encoding exactly these: ``%`` ``/`` ``+`` ``#`` and the
@@ -73,3 +76,12 @@ class Topics:
     def all_results(self) -> str:
         """The subscription filter for every result of this device."""
         return f"{self.base}/+/+/predictions"
+
+    def events(self, stream: str) -> str:
+        """Tracking events of one stream (edge.tracking)."""
+        return f"{self.base}/{topic_level(stream)}/events"
+
+    def counter(self, stream: str, key: str) -> str:
+        """A retained tracking counter; ``key`` is ``zones/<zone>/<class>`` or ``lines/<line>/<class>``,
+        each of its levels encoded like a stream name."""
+        return "/".join([self.base, topic_level(stream), *(topic_level(part) for part in key.split("/", 2))])

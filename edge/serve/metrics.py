@@ -67,6 +67,7 @@ class PipelineCollector(Collector):
         snap = self._pipeline.snapshot()
         yield from _streams(snap)
         yield from _models(snap, self._pipeline.batch_stats())
+        yield from _tracking(snap)
         hosted = CounterMetricFamily(
             "edge_hosted_requests", "Hosted-fallback requests by model and HTTP status", labels=["model", "status"]
         )
@@ -125,6 +126,25 @@ def _models(snap: StatsSnapshot, batches: dict[str, BatchSnapshot]) -> Iterator[
     yield size
     yield images
     yield infer
+
+
+def _tracking(snap: StatsSnapshot) -> Iterator[Metric]:
+    """Per tracked stream, from the stats snapshot (edge.tracking.stream.TrackingStats)."""
+    labels = ["stream"]
+    mean = GaugeMetricFamily("edge_tracking_update_seconds", "Mean tracker time per tracked result", labels=labels)
+    last = GaugeMetricFamily("edge_tracking_update_seconds_last", "Tracker time of the last result", labels=labels)
+    active = GaugeMetricFamily("edge_tracking_active_tracks", "Confirmed tracks alive now", labels=labels)
+    tracked = CounterMetricFamily("edge_tracking_results", "Results that went through the tracker", labels=labels)
+    late = CounterMetricFamily(
+        "edge_tracking_late", "Results too late for the reorder window (untracked)", labels=labels
+    )
+    for name, t in snap.tracking.items():
+        mean.add_metric([name], float(t.get("update_s_mean", 0.0)))
+        last.add_metric([name], float(t.get("update_s_last", 0.0)))
+        active.add_metric([name], float(t.get("active_tracks", 0)))
+        tracked.add_metric([name], float(t.get("tracked", 0)))
+        late.add_metric([name], float(t.get("late", 0)))
+    yield from (mean, last, active, tracked, late)
 
 
 def _bound(value: float) -> str:

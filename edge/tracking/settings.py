@@ -24,6 +24,7 @@ class TrackingSettings:
     lines: Mapping[str, LineConfig] = field(default_factory=lambda: MappingProxyType({}))
     reorder_s: float = 0.5
     max_gap: float = 5.0
+    daily_reset: bool = False  # line counts start again at local midnight (StreamTracking.rollover)
 
     def __post_init__(self) -> None:
         if not self.model:

@@ -22,7 +22,7 @@ def _filtered(doc: dict[str, Any], params: PictureParams) -> dict[str, Any]:
 
 
 def render_jpeg(latest: LatestFrame, params: PictureParams) -> bytes:
-    image = latest.image
+    image = latest.underlay(latest.image) if latest.underlay is not None else latest.image
     for _, message in sorted(latest.results.items()):
         image = annotate(image, _filtered(message.v1, params), labels=params.labels, stroke=2, boxes=params.boxes)
     if params.height is not None and params.height != image.shape[0]:

@@ -35,5 +35,8 @@ def test_demo_runs_shows_results_and_writes_snapshots(
     assert models == {"detect", "segment", "semantic", "multilabel", "pose", "classify"}
     if broker:
         assert "edge/demo/status: online -> offline" in out
+    # The shapes stream is tracked: its line and zone counts in the console, drawn on its snapshots.
+    assert "shapes tracking: middle: in " in out and "| centre: " in out
+    assert "events: none yet" not in out.split("demo finished")[1]
     cfg = load_config(tmp_path / "out" / "edge.yaml")  # the config it wrote is one `edge run` accepts
     assert {p.name for p in cfg.streams} == {"shapes", "arrows", "single"}

@@ -58,3 +58,18 @@ def test_lines_from_many_threads_never_interleave() -> None:
         t.join()
     lines = out.getvalue().splitlines()
     assert len(lines) == 150 and all(line.endswith("(12 ms)") for line in lines)
+
+
+def test_tracking_events_are_one_line_each() -> None:
+    import io
+    from types import MappingProxyType
+
+    from edge.publish.console import ConsoleSink
+    from edge.tracking.events import Event
+    from edge.tracking.output import TrackingOutput
+
+    out = io.StringIO()
+    cross = Event("line.cross", 1.0, 7, "person", "local", MappingProxyType({"line": "entrance", "direction": "in"}))
+    ConsoleSink(out).publish_tracking(TrackingOutput("door", "det", (cross,), {"lines/entrance/person": {"in": 1}}))
+    ConsoleSink(out).publish_tracking(TrackingOutput("door", "det", (), {"zones/z/all": 0}))  # counters: no line
+    assert out.getvalue() == "door event line.cross #7 person local line=entrance direction=in\n"

@@ -54,3 +54,12 @@ def test_topics() -> None:
 def test_topic_problem(value: str, levels: bool, problem: str | None) -> None:
     found = topic_problem(value, levels=levels)
     assert found == problem if problem is None else problem in (found or "")
+
+
+def test_tracking_topics_encode_each_level() -> None:
+    from edge.publish.topics import Topics
+
+    t = Topics("edge", "dev1")
+    assert t.events("door") == "edge/dev1/door/events"
+    assert t.counter("door", "zones/porch/all") == "edge/dev1/door/zones/porch/all"
+    assert t.counter("cam+1", "lines/in/out#side/a/b") == "edge/dev1/cam%2B1/lines/in/out%23side%2Fa%2Fb"
