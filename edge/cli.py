@@ -104,6 +104,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.doctor.commands",
     "edge.roboflow.command",
     "edge.serve.commands",
+    "edge.homeassistant.commands",
 )
 
 

@@ -86,6 +86,7 @@ def plan_reload(old: EdgeConfig, new: EdgeConfig, files_changed: Collection[str]
     os_ = {p.name: p for p in old.streams}
     ns = {p.name: p for p in new.streams}
     sinks = (old.mqtt, old.spool, old.state_dir, old.console) != (new.mqtt, new.spool, new.state_dir, new.console)
+    sinks = sinks or old.homeassistant != new.homeassistant
     return ReloadPlan(
         streams_added=tuple(sorted(ns.keys() - os_.keys())),
         streams_removed=tuple(sorted(os_.keys() - ns.keys())),

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ from edge.sources.source import Opener
 from edge.systemd import Notifier
 
 if TYPE_CHECKING:
+    from edge.models.spec import ModelSpec
+    from edge.pipeline.latest import LatestFrames
     from edge.serve.daemon import DaemonServer
 
 log = logging.getLogger("edge.daemon")
@@ -63,14 +66,25 @@ class ReloadOutcome:
     plan: ReloadPlan | None = None
 
 
-def build_sinks(config: EdgeConfig) -> list[Sink]:
+def build_sinks(
+    config: EdgeConfig,
+    frames: Callable[[], LatestFrames | None] = lambda: None,
+    specs: Callable[[], Mapping[str, ModelSpec]] = dict,
+) -> list[Sink]:
+    """The config's sinks; ``frames`` and ``specs`` feed Home Assistant's snapshots and classes."""
     sinks: list[Sink] = []
     if config.mqtt is not None:
+        from edge.homeassistant.wiring import home_assistant_sink
         from edge.publish.config import SpoolConfig
         from edge.publish.mqtt import MqttSink
 
         spool = config.spool or SpoolConfig(config.state_dir / "spool")
-        sinks.append(MqttSink(config.mqtt, spool))
+        mqtt_sink = MqttSink(config.mqtt, spool)
+        sinks.append(mqtt_sink)
+        ha = home_assistant_sink(config, mqtt_sink, specs(), frames)
+        if ha is not None:  # closed first: its last messages go out before the MQTT sink closes
+            sinks.insert(0, ha)
+            mqtt_sink.add_companion(ha)
     if config.console:
         from edge.publish.console import ConsoleSink
 
@@ -122,7 +136,7 @@ class Daemon:
         clean = True
         pipeline: Pipeline | None = None
         try:
-            sinks = build_sinks(self.config) + self._extra_sinks
+            sinks = build_sinks(self.config, self._latest, self._loader.specs) + self._extra_sinks
             if self.config.http is not None:
                 from edge.serve.daemon import DaemonServer  # the server library loads only here
 
@@ -236,7 +250,8 @@ class Daemon:
         plan = plan_reload(self.config, new, files_changed(self._stamps, new_stamps))
         log.info("reload: %s", plan.describe())
         timeout = min(5.0, self._flush_timeout)
-        reloader = Reloader(pipeline, self._loader, build_sinks, self._extra_sinks, timeout, notifier.watchdog)
+        make_sinks = partial(build_sinks, frames=self._latest, specs=self._loader.specs)
+        reloader = Reloader(pipeline, self._loader, make_sinks, self._extra_sinks, timeout, notifier.watchdog)
         try:
             problems = reloader.apply(plan, self.config, new)
         except Exception as exc:  # a reload must never take the running daemon down
@@ -250,6 +265,9 @@ class Daemon:
         if plan.watchdog_changed:
             health.watchdog.stall = new.watchdog.stall
         return ReloadOutcome(True, tuple(problems), plan)
+
+    def _latest(self) -> LatestFrames | None:
+        return self.pipeline.latest if self.pipeline is not None else None
 
     def _models_changed(self, pipeline: Pipeline) -> None:
         """Attach models whose engines became ready; give up on those whose build failed."""

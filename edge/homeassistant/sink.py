@@ -1,0 +1,231 @@
+"""The Home Assistant sink: discovery documents, state and snapshots over the MQTT sink's connection.
+
+It shares :class:`~edge.publish.mqtt.MqttSink`'s connection (so the daemon's last will is the
+hub's availability) as a companion: the MQTT sink tells it of each (re)connect and hands it
+what arrives on ``homeassistant/status``. Its own thread does the rest, so the pipeline only
+updates counters under a lock:
+
+* on connect, and a random 0-``announce_delay`` s after Home Assistant says ``online``: every
+  discovery document, every stream's availability and state (retained, QoS 1);
+* each stream's state when it changed (at most every ``state_min_interval``) and at least every
+  ``state_max_interval``;
+* the annotated snapshot (retained JPEG bytes) when a class turns present, at most every
+  ``snapshot_min_interval``, drawn from the pipeline's newest frame by the picture renderer.
+
+A stream without configured ``classes`` starts with its models' classes (when they are known)
+and gains any class its results show; its device document is then sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from edge import __version__
+from edge.homeassistant.config import HomeAssistantConfig
+from edge.homeassistant.discovery import HaTopics, StreamEntities, documents, stream_document
+from edge.homeassistant.state import LineCount, StreamAggregate, StreamState, Throttle
+from edge.jsonfast import dumps_bytes
+from edge.messages import ResultMessage, Sink, StatsSnapshot
+from edge.pipeline.latest import LatestFrames
+from edge.publish.topics import Topics
+
+log = logging.getLogger("edge.homeassistant")
+
+_TICK = 0.2  # the thread wakes at least this often: occupancy clears and throttled sends are due
+
+
+class Publisher(Protocol):
+    """Where the sink's messages go: :class:`~edge.publish.mqtt.MqttSink` is one."""
+
+    def send(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None: ...
+
+
+@dataclass
+class _Stream:
+    entities: StreamEntities
+    aggregate: StreamAggregate
+    throttle: Throttle
+    fixed_classes: bool  # from the config: results add no classes
+    present: frozenset[str] = frozenset()
+    snapshot_at: float | None = None
+    snapshot_wanted: bool = False
+    available: bool | None = None
+
+
+class HomeAssistantSink(Sink):
+    """``streams``: each stream's name and its models' classes (for streams without configured
+    ``classes``); ``frames``: the pipeline's newest frames, for snapshots (None: no snapshots yet)."""
+
+    def __init__(
+        self,
+        config: HomeAssistantConfig,
+        publisher: Publisher,
+        topics: Topics,
+        streams: Sequence[StreamEntities],
+        frames: Callable[[], LatestFrames | None] = lambda: None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        start: bool = True,
+    ) -> None:
+        self._config = config
+        self._publisher = publisher
+        self._topics = HaTopics(topics, config.discovery_prefix)
+        self._frames = frames
+        self._clock = clock
+        self.subscriptions: tuple[str, ...] = (config.status_topic,)
+        self._lock = threading.Condition()
+        self._streams: dict[str, _Stream] = {}
+        for s in streams:
+            classes = config.classes_for(s.name, s.classes)
+            self._streams[s.name] = _Stream(
+                replace(s, classes=classes),
+                StreamAggregate(classes, config.clear_after, s.zones, s.lines),
+                Throttle(config.state_min_interval, config.state_max_interval),
+                fixed_classes=s.name in config.classes or config.all_classes is not None,
+            )
+        self._announce_at: float | None = None
+        self._changed: set[str] = set()  # streams whose device document must be sent again
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="edge-homeassistant", daemon=True)
+        if start:
+            self._thread.start()
+
+    # -- the MQTT sink's side (companion) ---------------------------------------------------
+
+    def connected(self) -> None:
+        with self._lock:
+            self._announce_at = self._clock()
+            self._lock.notify_all()
+
+    def message(self, topic: str, payload: bytes) -> None:
+        if payload.strip().lower() != b"online":
+            return
+        delay = random.uniform(0.0, self._config.announce_delay)  # jitter, not a secret
+        log.info("homeassistant: Home Assistant is online; sending discovery again in %.1f s", delay)
+        with self._lock:
+            self._announce_at = self._clock() + delay
+            self._lock.notify_all()
+
+    # -- the pipeline's side ----------------------------------------------------------------
+
+    def publish(self, message: ResultMessage) -> None:
+        with self._lock:
+            stream = self._streams.get(message.stream)
+            if stream is None:
+                return
+            new = stream.aggregate.result(message, self._clock())
+            if new and not stream.fixed_classes:
+                self._add_classes(stream, new)
+            self._lock.notify_all()
+
+    def publish_stats(self, stats: StatsSnapshot) -> None:
+        with self._lock:
+            for name, s in stats.streams.items():
+                if name in self._streams:
+                    self._streams[name].aggregate.stats(s)
+
+    def tracking(self, stream: str, zones: Mapping[str, int], lines: Mapping[str, LineCount]) -> None:
+        """Zone counts and line crossings of a tracked stream (the tracking branch's hook)."""
+        with self._lock:
+            if stream in self._streams:
+                self._streams[stream].aggregate.tracking(zones, lines)
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _add_classes(self, stream: _Stream, new: set[str]) -> None:
+        classes = stream.entities.classes + tuple(sorted(new))
+        stream.entities = replace(stream.entities, classes=classes)
+        stream.aggregate.classes = classes
+        self._changed.add(stream.entities.name)
+
+    # -- the sink's thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait(_TICK)
+                if self._stop:
+                    return
+            try:
+                self.step()
+            except Exception:  # a bug here must not end Home Assistant updates for good
+                log.exception("homeassistant: publishing failed; trying again")
+
+    def step(self) -> None:
+        """One round: announce if due, then each stream's state and snapshot if due."""
+        now = self._clock()
+        with self._lock:
+            announce = self._announce_at is not None and now >= self._announce_at
+            if announce:
+                self._announce_at = None
+                self._changed.clear()
+                for s in self._streams.values():
+                    s.throttle.reset()
+                    s.available = None
+            changed = [self._streams[n] for n in sorted(self._changed)]
+            self._changed.clear()
+            states = {name: s.aggregate.state(now) for name, s in self._streams.items()}
+            entities = [s.entities for s in self._streams.values()]
+        if announce:
+            self._announce(entities)
+        for s in changed:
+            self._send_json(self._topics.config(self._topics.stream_id(s.entities.name)), self._stream_doc(s.entities))
+        for name, state in states.items():
+            self._send_state(self._streams[name], state, now)
+
+    def _announce(self, entities: list[StreamEntities]) -> None:
+        docs = documents(self._topics, self._config, entities, __version__)
+        for topic, doc in docs.items():
+            self._send_json(topic, doc)
+        log.info(
+            "homeassistant: sent discovery for %d devices under %s/device/", len(docs), self._config.discovery_prefix
+        )
+
+    def _stream_doc(self, entities: StreamEntities) -> dict[str, object]:
+        return stream_document(self._topics, self._config, entities, __version__, snapshot=self._config.snapshot)
+
+    def _send_state(self, stream: _Stream, state: StreamState, now: float) -> None:
+        name = stream.entities.name
+        if stream.available != state.available:
+            stream.available = state.available
+            payload = b"online" if state.available else b"offline"
+            self._publisher.send(self._topics.available(name), payload, qos=1, retain=True)
+        key = state.key()
+        if stream.throttle.due(key, now):
+            stream.throttle.sent(key, now)
+            self._send_json(self._topics.state(name), state.to_payload())
+        present = frozenset(c for c, on in state.present.items() if on)
+        if present - stream.present:
+            stream.snapshot_wanted = True
+        stream.present = present
+        if self._config.snapshot and stream.snapshot_wanted:
+            self._maybe_snapshot(stream, now)
+
+    def _maybe_snapshot(self, stream: _Stream, now: float) -> None:
+        if stream.snapshot_at is not None and now - stream.snapshot_at < self._config.snapshot_min_interval:
+            return
+        frames = self._frames()
+        latest = None if frames is None else frames.get(stream.entities.name)
+        if latest is None:
+            return  # no frame yet: tried again on the next round
+        from edge.web.params import PictureParams
+        from edge.web.picture import render_jpeg  # OpenCV loads only once a snapshot is drawn
+
+        params = PictureParams(height=self._config.snapshot_height, quality=self._config.snapshot_quality)
+        jpeg = render_jpeg(latest, params)
+        stream.snapshot_at, stream.snapshot_wanted = now, False
+        self._publisher.send(self._topics.snapshot(stream.entities.name), jpeg, qos=1, retain=True)
+
+    def _send_json(self, topic: str, doc: Mapping[str, object]) -> None:
+        self._publisher.send(topic, dumps_bytes(doc, allow_nan=True), qos=1, retain=True)

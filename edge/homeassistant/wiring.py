@@ -1,0 +1,41 @@
+"""Building the Home Assistant sink from a daemon config (the daemon's one call into this package)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from edge.homeassistant.discovery import StreamEntities
+from edge.homeassistant.sink import HomeAssistantSink, Publisher
+from edge.models.spec import ModelSpec
+from edge.pipeline.latest import LatestFrames
+
+if TYPE_CHECKING:
+    from edge.config import EdgeConfig
+
+
+def stream_entities(config: EdgeConfig, specs: Mapping[str, ModelSpec]) -> list[StreamEntities]:
+    """Each stream with its models' classes (those whose spec is known) and, when the stream is
+    tracked (``StreamPlan.tracking``, where that exists), its zone and line names."""
+    out = []
+    for plan in config.streams:
+        classes = tuple(dict.fromkeys(c for m in plan.models if m in specs for c in specs[m].class_names))
+        tracking = getattr(plan, "tracking", None)
+        zones = tuple(getattr(tracking, "zones", {}) or ())
+        lines = tuple(getattr(tracking, "lines", {}) or ())
+        out.append(StreamEntities(plan.name, classes, zones, lines))
+    return out
+
+
+def home_assistant_sink(
+    config: EdgeConfig,
+    publisher: Publisher,
+    specs: Mapping[str, ModelSpec],
+    frames: Callable[[], LatestFrames | None],
+) -> HomeAssistantSink | None:
+    """The sink for ``config`` (None when discovery is off), publishing through ``publisher``."""
+    if config.homeassistant is None or config.mqtt is None:
+        return None
+    return HomeAssistantSink(
+        config.homeassistant, publisher, config.mqtt.topics, stream_entities(config, specs), frames
+    )
