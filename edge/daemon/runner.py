@@ -254,6 +254,9 @@ class Daemon:
         reloader = Reloader(pipeline, self._loader, make_sinks, self._extra_sinks, timeout, notifier.watchdog)
         try:
             problems = reloader.apply(plan, self.config, new)
+            from edge.homeassistant.wiring import reconfigure_sinks
+
+            reconfigure_sinks(pipeline.fanout.sinks, new, self._loader.specs(), plan.streams_removed)
         except Exception as exc:  # a reload must never take the running daemon down
             log.exception("reload: failed part way")
             problems = [f"failed part way: {type(exc).__name__}: {exc}; restart the service to apply the rest"]

@@ -22,7 +22,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -80,15 +80,8 @@ class HomeAssistantSink(Sink):
         self._clock = clock
         self.subscriptions: tuple[str, ...] = (config.status_topic,)
         self._lock = threading.Condition()
-        self._streams: dict[str, _Stream] = {}
-        for s in streams:
-            classes = config.classes_for(s.name, s.classes)
-            self._streams[s.name] = _Stream(
-                replace(s, classes=classes),
-                StreamAggregate(classes, config.clear_after, s.zones, s.lines),
-                Throttle(config.state_min_interval, config.state_max_interval),
-                fixed_classes=s.name in config.classes or config.all_classes is not None,
-            )
+        self._streams = {s.name: self._new_stream(s) for s in streams}
+        self._gone: set[str] = set()  # streams removed from the config: their topics are emptied
         self._announce_at: float | None = None
         self._changed: set[str] = set()  # streams whose device document must be sent again
         self._stop = False
@@ -143,6 +136,31 @@ class HomeAssistantSink(Sink):
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def reconfigure(self, streams: Sequence[StreamEntities], removed: Collection[str] = ()) -> None:
+        """After a reload: streams added or changed get their devices (sent again, all of them),
+        ``removed`` ones have their device, state, availability and snapshot topics emptied."""
+        with self._lock:
+            for name in removed:  # known to this sink or to the one a reload replaced
+                self._streams.pop(name, None)
+                self._gone.add(name)
+            for s in streams:
+                old = self._streams.get(s.name)
+                fresh = self._new_stream(s)
+                if old is None or old.entities != fresh.entities:
+                    self._streams[s.name] = fresh
+            self._announce_at = self._clock()
+            self._lock.notify_all()
+
+    def _new_stream(self, s: StreamEntities) -> _Stream:
+        config = self._config
+        classes = config.classes_for(s.name, s.classes)
+        return _Stream(
+            replace(s, classes=classes),
+            StreamAggregate(classes, config.clear_after, s.zones, s.lines),
+            Throttle(config.state_min_interval, config.state_max_interval),
+            fixed_classes=s.name in config.classes or config.all_classes is not None,
+        )
+
     def _add_classes(self, stream: _Stream, new: set[str]) -> None:
         classes = stream.entities.classes + tuple(sorted(new))
         stream.entities = replace(stream.entities, classes=classes)
@@ -173,10 +191,16 @@ class HomeAssistantSink(Sink):
                 for s in self._streams.values():
                     s.throttle.reset()
                     s.available = None
-            changed = [self._streams[n] for n in sorted(self._changed)]
+            changed = [self._streams[n] for n in sorted(self._changed) if n in self._streams]
             self._changed.clear()
+            gone, self._gone = sorted(self._gone), set()
             states = {name: s.aggregate.state(now) for name, s in self._streams.items()}
             entities = [s.entities for s in self._streams.values()]
+        for name in gone:
+            t = self._topics
+            for topic in (t.config(t.stream_id(name)), t.state(name), t.available(name), t.snapshot(name)):
+                self._publisher.send(topic, b"", qos=1, retain=True)
+            log.info("homeassistant: removed the device of stream %s", name)
         if announce:
             self._announce(entities)
         for s in changed:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from edge.homeassistant.discovery import StreamEntities
 from edge.homeassistant.sink import HomeAssistantSink, Publisher
+from edge.messages import Sink
 from edge.models.spec import ModelSpec
 from edge.pipeline.latest import LatestFrames
 
@@ -39,3 +40,12 @@ def home_assistant_sink(
     return HomeAssistantSink(
         config.homeassistant, publisher, config.mqtt.topics, stream_entities(config, specs), frames
     )
+
+
+def reconfigure_sinks(
+    sinks: Sequence[Sink], config: EdgeConfig, specs: Mapping[str, ModelSpec], removed: Collection[str]
+) -> None:
+    """After a reload: tell the Home Assistant sink (if any) the new streams and those removed."""
+    for sink in sinks:
+        if isinstance(sink, HomeAssistantSink):
+            sink.reconfigure(stream_entities(config, specs), removed)

@@ -115,3 +115,16 @@ def test_remove_clears_every_retained_topic(tmp_path: Path, broker: Broker, sink
     with Subscriber(broker.port, TOPICS).start() as after:
         time.sleep(0.5)
     assert after.messages == [], [m.topic for m in after.messages]
+
+
+def test_a_reload_adds_new_streams_and_empties_the_topics_of_removed_ones(broker: Broker, sinks) -> None:
+    _mqtt, ha, _latest = sinks
+    with Subscriber(broker.port, TOPICS).start() as sub:
+        sub.wait_for(lambda _: len(discovery(sub)) == 3, what="discovery")
+        ha.reconfigure([StreamEntities("door", ("person",)), StreamEntities("gate", ("car",))], removed=["yard"])
+        yard = {f"edge/dev1/yard/{t}" for t in ("state", "available", "snapshot")}
+        yard.add("homeassistant/device/edge_dev1_yard/config")
+        sub.wait_for(lambda m: {x.topic for x in m if not x.payload} >= yard, what="yard's topics emptied")
+        sub.wait_for(lambda m: any(x.topic.endswith("edge_dev1_gate/config") for x in m), what="gate's device")
+    gate = next(m.json() for m in sub.messages if m.topic.endswith("edge_dev1_gate/config"))
+    assert set(gate["cmps"]) >= {"car_detected", "car_count"}
