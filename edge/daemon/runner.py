@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +29,6 @@ from edge.sources.source import Opener
 from edge.systemd import Notifier
 
 if TYPE_CHECKING:
-    from edge.models.spec import ModelSpec
     from edge.pipeline.latest import LatestFrames
     from edge.serve.daemon import DaemonServer
 
@@ -66,25 +64,14 @@ class ReloadOutcome:
     plan: ReloadPlan | None = None
 
 
-def build_sinks(
-    config: EdgeConfig,
-    frames: Callable[[], LatestFrames | None] = lambda: None,
-    specs: Callable[[], Mapping[str, ModelSpec]] = dict,
-) -> list[Sink]:
-    """The config's sinks; ``frames`` and ``specs`` feed Home Assistant's snapshots and classes."""
+def build_sinks(config: EdgeConfig) -> list[Sink]:
     sinks: list[Sink] = []
     if config.mqtt is not None:
-        from edge.homeassistant.wiring import home_assistant_sink
         from edge.publish.config import SpoolConfig
         from edge.publish.mqtt import MqttSink
 
         spool = config.spool or SpoolConfig(config.state_dir / "spool")
-        mqtt_sink = MqttSink(config.mqtt, spool)
-        sinks.append(mqtt_sink)
-        ha = home_assistant_sink(config, mqtt_sink, specs(), frames)
-        if ha is not None:  # closed first: its last messages go out before the MQTT sink closes
-            sinks.insert(0, ha)
-            mqtt_sink.add_companion(ha)
+        sinks.append(MqttSink(config.mqtt, spool))
     if config.console:
         from edge.publish.console import ConsoleSink
 
@@ -136,7 +123,7 @@ class Daemon:
         clean = True
         pipeline: Pipeline | None = None
         try:
-            sinks = build_sinks(self.config, self._latest, self._loader.specs) + self._extra_sinks
+            sinks = self._sinks(self.config) + self._extra_sinks
             if self.config.http is not None:
                 from edge.serve.daemon import DaemonServer  # the server library loads only here
 
@@ -250,8 +237,7 @@ class Daemon:
         plan = plan_reload(self.config, new, files_changed(self._stamps, new_stamps))
         log.info("reload: %s", plan.describe())
         timeout = min(5.0, self._flush_timeout)
-        make_sinks = partial(build_sinks, frames=self._latest, specs=self._loader.specs)
-        reloader = Reloader(pipeline, self._loader, make_sinks, self._extra_sinks, timeout, notifier.watchdog)
+        reloader = Reloader(pipeline, self._loader, self._sinks, self._extra_sinks, timeout, notifier.watchdog)
         try:
             problems = reloader.apply(plan, self.config, new)
             from edge.homeassistant.wiring import reconfigure_sinks
@@ -268,6 +254,12 @@ class Daemon:
         if plan.watchdog_changed:
             health.watchdog.stall = new.watchdog.stall
         return ReloadOutcome(True, tuple(problems), plan)
+
+    def _sinks(self, config: EdgeConfig) -> list[Sink]:
+        """The config's sinks, with Home Assistant discovery sharing the MQTT sink's connection."""
+        from edge.homeassistant.wiring import with_home_assistant
+
+        return with_home_assistant(build_sinks(config), config, self._loader.specs(), self._latest)
 
     def _latest(self) -> LatestFrames | None:
         return self.pipeline.latest if self.pipeline is not None else None

@@ -115,7 +115,7 @@ class HomeAssistantSink(Sink):
             new = stream.aggregate.result(message, self._clock())
             if new and not stream.fixed_classes:
                 self._add_classes(stream, new)
-            self._lock.notify_all()
+            # No wake-up: the thread's tick (0.2 s) is soon enough, and frames come far faster.
 
     def publish_stats(self, stats: StatsSnapshot) -> None:
         with self._lock:
@@ -194,7 +194,7 @@ class HomeAssistantSink(Sink):
             changed = [self._streams[n] for n in sorted(self._changed) if n in self._streams]
             self._changed.clear()
             gone, self._gone = sorted(self._gone), set()
-            states = {name: s.aggregate.state(now) for name, s in self._streams.items()}
+            states = [(s, s.aggregate.state(now)) for s in self._streams.values()]
             entities = [s.entities for s in self._streams.values()]
         for name in gone:
             t = self._topics
@@ -205,8 +205,8 @@ class HomeAssistantSink(Sink):
             self._announce(entities)
         for s in changed:
             self._send_json(self._topics.config(self._topics.stream_id(s.entities.name)), self._stream_doc(s.entities))
-        for name, state in states.items():
-            self._send_state(self._streams[name], state, now)
+        for stream, state in states:  # a stream a reload removed meanwhile sends a last state, harmless
+            self._send_state(stream, state, now)
 
     def _announce(self, entities: list[StreamEntities]) -> None:
         docs = documents(self._topics, self._config, entities, __version__)

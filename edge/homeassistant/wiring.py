@@ -28,6 +28,21 @@ def stream_entities(config: EdgeConfig, specs: Mapping[str, ModelSpec]) -> list[
     return out
 
 
+def with_home_assistant(
+    sinks: list[Sink], config: EdgeConfig, specs: Mapping[str, ModelSpec], frames: Callable[[], LatestFrames | None]
+) -> list[Sink]:
+    """``sinks`` with the Home Assistant sink first (so it closes before the MQTT sink it sends
+    through), sharing the MQTT sink's connection; ``sinks`` as they are when discovery is off."""
+    from edge.publish.mqtt import MqttSink
+
+    mqtt = next((s for s in sinks if isinstance(s, MqttSink)), None)
+    ha = None if mqtt is None else home_assistant_sink(config, mqtt, specs, frames)
+    if mqtt is None or ha is None:
+        return sinks
+    mqtt.add_companion(ha)
+    return [ha, *sinks]
+
+
 def home_assistant_sink(
     config: EdgeConfig,
     publisher: Publisher,
