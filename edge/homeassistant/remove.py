@@ -91,8 +91,11 @@ def remove(config: EdgeConfig, *, listen: float = 1.0, timeout: float = 10.0) ->
         ) from None
     c.client.loop_start()
     try:
-        if not c.connected.wait(timeout) or c.refused:
-            raise EdgeError(f"homeassistant remove: {config.mqtt.host}:{config.mqtt.port} refused: {c.refused}")
+        broker = f"{config.mqtt.host}:{config.mqtt.port}"
+        if not c.connected.wait(timeout):
+            raise EdgeError(f"homeassistant remove: {broker} did not answer within {timeout:g} s")
+        if c.refused:
+            raise EdgeError(f"homeassistant remove: {broker} refused the connection: {c.refused}")
         for filt in (f"{ha.discovery_prefix}/device/+/config", *(f"{topics.edge.base}/+{s}" for s in _OWN_SUFFIXES)):
             c.client.subscribe(filt, qos=1)
         time.sleep(listen)  # retained messages arrive right after the subscription

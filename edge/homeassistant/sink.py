@@ -246,7 +246,10 @@ class HomeAssistantSink(Sink):
         from edge.web.params import PictureParams
         from edge.web.picture import render_jpeg  # OpenCV loads only once a snapshot is drawn
 
-        params = PictureParams(height=self._config.snapshot_height, quality=self._config.snapshot_quality)
+        height = self._config.snapshot_height
+        if height is not None and height >= latest.image.shape[0]:
+            height = None  # never scaled up
+        params = PictureParams(height=height, quality=self._config.snapshot_quality)
         jpeg = render_jpeg(latest, params)
         stream.snapshot_at, stream.snapshot_wanted = now, False
         self._publisher.send(self._topics.snapshot(stream.entities.name), jpeg, qos=1, retain=True)

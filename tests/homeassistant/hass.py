@@ -156,10 +156,13 @@ class HomeAssistant:
             time.sleep(0.3)
         pytest.fail(f"Home Assistant's API did not answer within {timeout} s:\n{self.log_tail()}")
 
-    def get(self, path: str) -> Any:
+    def get_bytes(self, path: str) -> bytes:
         req = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {access_token()}"})
         with urllib.request.urlopen(req, timeout=5) as resp:
-            return json.loads(resp.read())
+            return bytes(resp.read())
+
+    def get(self, path: str) -> Any:
+        return json.loads(self.get_bytes(path))
 
     def states(self) -> dict[str, dict[str, Any]]:
         """Every entity's state by entity id."""

@@ -106,6 +106,8 @@ def test_home_assistant_shows_the_clip_and_forgets_it_on_removal(tmp_path: Path,
                 assert shown["sensor.door_inference_mode"] == "local"
                 assert float(shown["sensor.door_inference_rate"]) >= 0
                 assert "camera.door_detections" in shown and "binary_sensor.edge_dev1_running" in states
+                picture = ha.get_bytes("/api/camera_proxy/camera.door_detections")  # the annotated snapshot
+                assert picture[:2] == b"\xff\xd8" and cv2.imdecode(np.frombuffer(picture, np.uint8), 1).shape[0] == 240
                 for c in CLASSES:  # on while the shapes showed, off in the empty stretch
                     assert {"on", "off"} <= seen.get(f"binary_sensor.door_{c}", set()), (c, seen)
                 assert states[f"binary_sensor.door_{want.most_common(1)[0][0]}"]["state"] == "on"
