@@ -12,8 +12,16 @@ CHECK="import sys, homeassistant.const as c, paho.mqtt, hass_frontend; sys.exit(
 if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "$CHECK" 2>/dev/null; then
   exit 0
 fi
-PY313=${PY313:-$(command -v python3.13 || echo /root/.pyenv/versions/3.13.0/bin/python3.13)}
-if [ ! -x "$PY313" ]; then
+# A pyenv shim named python3.13 may exist and fail, so each candidate must really run.
+PY313_FOUND=""
+for candidate in ${PY313:-} python3.13 "$HOME"/.pyenv/versions/3.13*/bin/python3.13 /root/.pyenv/versions/3.13*/bin/python3.13; do
+  if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+    PY313_FOUND=$candidate
+    break
+  fi
+done
+PY313=$PY313_FOUND
+if [ -z "$PY313" ]; then
   echo "install_homeassistant: Home Assistant $HA_VERSION needs Python 3.13; none found (set PY313=/path/to/python3.13," \
     "e.g. pyenv install 3.13)" >&2
   exit 1
