@@ -232,6 +232,8 @@ class HomeAssistantSink(Sink):
         present = frozenset(c for c, on in state.present.items() if on)
         if present - stream.present:
             stream.snapshot_wanted = True
+        elif not present:
+            stream.snapshot_wanted = False  # gone again before the interval allowed a picture
         stream.present = present
         if self._config.snapshot and stream.snapshot_wanted:
             self._maybe_snapshot(stream, now)
