@@ -130,11 +130,20 @@ class HomeAssistantSink(Sink):
                 self._streams[stream].aggregate.tracking(zones, lines)
 
     def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread, then send every stream's last state (closed before the MQTT sink,
+        so it still goes out: the final counts reach HA before the daemon's ``offline``)."""
         with self._lock:
             self._stop = True
             self._lock.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        with self._lock:
+            for s in self._streams.values():
+                s.throttle.reset()
+        try:
+            self.step()
+        except Exception:
+            log.exception("homeassistant: the last states were not sent")
 
     def reconfigure(self, streams: Sequence[StreamEntities], removed: Collection[str] = ()) -> None:
         """After a reload: streams added or changed get their devices (sent again, all of them),

@@ -30,4 +30,5 @@ def test_a_daemon_with_mqtt_announces_its_streams_with_the_models_classes(short_
     assert wanted <= set(cam["cmps"])  # from the model's own class names
     states = [m.json() for m in sub.messages if m.topic == "edge/dev1/cam/state"]
     assert states and set(states[-1]["counts"]) == {"circle", "square", "triangle"}
-    assert any(sum(s["counts"].values()) > 0 for s in states)  # the clip's shapes were counted
+    assert sum(states[-1]["counts"].values()) > 0  # the last state, sent at close: the last frame's shapes
+    assert states[-1]["frame"] == 59
