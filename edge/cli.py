@@ -118,6 +118,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "edge.roboflow.command",
     "edge.serve.commands",
     "edge.tracking.commands",
+    "edge.homeassistant.commands",
 )
 
 

@@ -22,6 +22,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from edge.engines.options import BuildOptions
 from edge.errors import EdgeError
+from edge.homeassistant.config import HomeAssistantConfig
 from edge.hosted.config import HostedConfig
 from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.pipeline.core import StreamPlan
@@ -36,7 +37,19 @@ from edge.tracking.config import parse_stream_tracking
 
 BACKENDS = ("onnxruntime", "tensorrt", "auto")
 DEFAULT_STATS_INTERVAL = 10.0
-_TOP_KEYS = ("models", "streams", "mqtt", "spool", "state_dir", "engines", "console", "roboflow", "watchdog", "http")
+_TOP_KEYS = (
+    "models",
+    "streams",
+    "mqtt",
+    "spool",
+    "state_dir",
+    "engines",
+    "console",
+    "roboflow",
+    "watchdog",
+    "http",
+    "homeassistant",
+)
 DEFAULT_STALL = 10.0
 _MODEL_KEYS = (
     "path",
@@ -133,6 +146,7 @@ class EdgeConfig:
     roboflow: RoboflowConfig | None = None  # the roboflow: section (or its defaults)
     watchdog: WatchdogConfig = field(default_factory=WatchdogConfig)
     http: HttpConfig | None = None  # the v1 route, health and metrics server (edge.serve); None: off
+    homeassistant: HomeAssistantConfig | None = None  # MQTT discovery (edge.homeassistant); None: off
 
     def __post_init__(self) -> None:
         if not self.streams and self.http is None:
@@ -443,6 +457,12 @@ def _build(
     http = None
     if "http" in root:
         http = _collect(errors, lambda: HttpConfig.from_mapping(root["http"], "http"))
+    ha = _collect(
+        errors,
+        lambda: HomeAssistantConfig.from_mapping(
+            root.get("homeassistant"), mqtt=root.get("mqtt") is not None, streams=list(stream_data)
+        ),
+    )
     if errors or watchdog is None:
         return None
     return EdgeConfig(
@@ -457,6 +477,7 @@ def _build(
         roboflow=roboflow,
         watchdog=watchdog,
         http=http,
+        homeassistant=ha,
     )
 
 

@@ -20,6 +20,7 @@ fi
 # The stubs declare a dependency on TensorRT itself, which only installs on NVIDIA hosts.
 "$VENV"/bin/python -m pip install -q --no-deps 'tensorrt-stubs==10.13.0.35.1'
 ./tools/install_test_deps.sh
+./tools/install_homeassistant.sh  # a real Home Assistant for tests/homeassistant/test_real_ha.py
 
 "$VENV"/bin/ruff check edge tests tools
 "$VENV"/bin/ruff format --check edge tests tools

@@ -92,6 +92,7 @@ def plan_reload(old: EdgeConfig, new: EdgeConfig, files_changed: Collection[str]
     # A change of tracking alone is applied to the running tracker: the stream runs on.
     untracked = {n: dataclasses.replace(p, tracking=None) for n, p in os_.items()}
     restarted = _changed_names(untracked, {n: dataclasses.replace(p, tracking=None) for n, p in ns.items()})
+    sinks = sinks or old.homeassistant != new.homeassistant
     return ReloadPlan(
         streams_added=tuple(sorted(ns.keys() - os_.keys())),
         streams_removed=tuple(sorted(os_.keys() - ns.keys())),

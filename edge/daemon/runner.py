@@ -30,6 +30,7 @@ from edge.sources.source import Opener
 from edge.systemd import Notifier
 
 if TYPE_CHECKING:
+    from edge.pipeline.latest import LatestFrames
     from edge.serve.daemon import DaemonServer
 
 log = logging.getLogger("edge.daemon")
@@ -123,7 +124,7 @@ class Daemon:
         clean = True
         pipeline: Pipeline | None = None
         try:
-            sinks = build_sinks(self.config) + self._extra_sinks
+            sinks = self._sinks(self.config) + self._extra_sinks
             if self.config.http is not None:
                 from edge.serve.daemon import DaemonServer  # the server library loads only here
 
@@ -238,9 +239,12 @@ class Daemon:
         plan = plan_reload(self.config, new, files_changed(self._stamps, new_stamps))
         log.info("reload: %s", plan.describe())
         timeout = min(5.0, self._flush_timeout)
-        reloader = Reloader(pipeline, self._loader, build_sinks, self._extra_sinks, timeout, notifier.watchdog)
+        reloader = Reloader(pipeline, self._loader, self._sinks, self._extra_sinks, timeout, notifier.watchdog)
         try:
             problems = reloader.apply(plan, self.config, new)
+            from edge.homeassistant.wiring import reconfigure_sinks
+
+            reconfigure_sinks(pipeline.fanout.sinks, new, self._loader.specs(), plan.streams_removed)
         except Exception as exc:  # a reload must never take the running daemon down
             log.exception("reload: failed part way")
             problems = [f"failed part way: {type(exc).__name__}: {exc}; restart the service to apply the rest"]
@@ -252,6 +256,15 @@ class Daemon:
         if plan.watchdog_changed:
             health.watchdog.stall = new.watchdog.stall
         return ReloadOutcome(True, tuple(problems), plan)
+
+    def _sinks(self, config: EdgeConfig) -> list[Sink]:
+        """The config's sinks, with Home Assistant discovery sharing the MQTT sink's connection."""
+        from edge.homeassistant.wiring import with_home_assistant
+
+        return with_home_assistant(build_sinks(config), config, self._loader.specs(), self._latest)
+
+    def _latest(self) -> LatestFrames | None:
+        return self.pipeline.latest if self.pipeline is not None else None
 
     def _models_changed(self, pipeline: Pipeline) -> None:
         """Attach models whose engines became ready; give up on those whose build failed."""

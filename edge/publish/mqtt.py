@@ -37,7 +37,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -100,7 +100,27 @@ class _Notice:
     payload: bytes
 
 
-_Event = _Ack | _Link | _Stats | _Notice
+@dataclass(frozen=True)
+class _Extra:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+_Event = _Ack | _Link | _Stats | _Notice | _Extra
+
+
+class MqttCompanion(Protocol):
+    """A publisher sharing this sink's connection (e.g. Home Assistant discovery). It is told
+    of every (re)connect, from the publisher thread, and gets the messages on ``subscriptions``,
+    from paho's thread; both calls must only record what happened and return."""
+
+    subscriptions: tuple[str, ...]
+
+    def connected(self) -> None: ...
+
+    def message(self, topic: str, payload: bytes) -> None: ...
 
 
 class MqttSink(Sink):
@@ -130,6 +150,7 @@ class MqttSink(Sink):
         # The latest tracking counter per topic and its spool sequence number: an older value
         # still in the spool is skipped, and the latest is sent again after every reconnect.
         self._retained: dict[str, tuple[int, bytes]] = {}
+        self._companions: list[MqttCompanion] = []
         try:
             self._client = self._make_client()
         except BaseException:
@@ -159,6 +180,7 @@ class MqttSink(Sink):
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         return client
 
     # -- the pipeline's side -------------------------------------------------------------------
@@ -221,6 +243,24 @@ class MqttSink(Sink):
         with self._cond:
             self._notices[topic] = data
             self._events.append(_Notice(topic, data))
+            self._cond.notify_all()
+
+    def add_companion(self, companion: MqttCompanion) -> None:
+        """Share the connection with ``companion`` (see :class:`MqttCompanion`)."""
+        with self._cond:
+            self._companions.append(companion)
+            up = self._link_up
+        if self._connected.is_set():
+            for topic in companion.subscriptions:
+                self._client.subscribe(topic, qos=1)
+        if up:
+            companion.connected()
+
+    def send(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """A companion's message, sent while connected and dropped otherwise (the companion
+        sends again on the next connect); never spooled."""
+        with self._cond:
+            self._events.append(_Extra(topic, payload, qos, retain))
             self._cond.notify_all()
 
     def counters(self) -> PublisherStats:
@@ -302,6 +342,11 @@ class MqttSink(Sink):
             return
         self._connected.set()
         with self._cond:
+            companions = list(self._companions)
+        for companion in companions:  # a clean session forgets subscriptions: make them again
+            for topic in companion.subscriptions:
+                client.subscribe(topic, qos=1)
+        with self._cond:
             self._connects += 1
             first = self._connects == 1
             down_for = 0.0 if self._down_since is None else time.monotonic() - self._down_since
@@ -378,6 +423,13 @@ class MqttSink(Sink):
             log.warning(
                 "mqtt: lost the connection to %s (%s); results are spooled until it is back", self._broker, reason
             )
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        with self._cond:
+            companions = list(self._companions)
+        for companion in companions:
+            if any(mqtt.topic_matches_sub(sub, message.topic) for sub in companion.subscriptions):
+                companion.message(message.topic, bytes(message.payload))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Properties) -> None:
         with self._cond:
@@ -465,6 +517,13 @@ class MqttSink(Sink):
                     retained = [(t, data) for t, (_, data) in self._retained.items()]
                 for topic, data in notices + retained:  # a broker restarted without persistence lost them
                     self._client.publish(topic, data, qos=1, retain=True)
+                with self._cond:
+                    companions = list(self._companions)
+                for companion in companions:
+                    companion.connected()
+        elif isinstance(event, _Extra):
+            if self._link_up:
+                self._client.publish(event.topic, event.payload, qos=event.qos, retain=event.retain)
         elif isinstance(event, _Notice):
             if self._link_up:  # else the next connect sends it, from _notices
                 self._client.publish(event.topic, event.payload, qos=1, retain=True)
