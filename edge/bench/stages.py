@@ -9,9 +9,9 @@ them (steadier than wall time on a shared machine): ``results`` (thresholds and 
 ``polygons`` (tracing each mask's outline), ``v1`` (the v1 document's dicts, without the
 polygons it traces again) and ``json`` (``edge.jsonfast.dumps_bytes``, the encoder the
 publisher and the HTTP server run). ``results`` + ``masks`` is one ``decode_batch``; the
-split comes from running the thresholds and NMS once more on their own. Polygons are traced
-twice here (once on their own, once inside ``to_v1``), so ``v1`` is ``to_v1``'s time less
-``polygons``.
+split comes from running the thresholds and NMS once more on their own. A result keeps its
+traced outlines, so ``to_v1`` after ``polygons`` does not trace them again (where a result
+did not, ``v1`` is ``to_v1``'s time less ``polygons``).
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def stage_profile(model: Any, clip: Path, frames: int, params: Any = None) -> St
             if callable(polygons):
                 polygons()
             c2 = cpu() if callable(polygons) else c1  # no polygons to trace: 0
+            retraced = callable(polygons) and "_polygons" not in vars(result)  # to_v1 traces them again
             doc = result.to_v1(inference_id="bench", time=0.0)
             c3 = cpu()
             size += len(dumps_bytes(doc))
@@ -97,7 +98,7 @@ def stage_profile(model: Any, clip: Path, frames: int, params: Any = None) -> St
                 "results": select_s if segments else decode_s,
                 "masks": decode_s - select_s if segments else 0.0,
                 "polygons": c2 - c1,
-                "v1": c3 - c2 - (c2 - c1),
+                "v1": c3 - c2 - (c2 - c1 if retraced else 0.0),
                 "json": c4 - c3,
             }
             for k, dt in step.items():
