@@ -114,9 +114,12 @@ def interpolate_above(
     np.take(horiz, rows.lo - r0, axis=0, out=a)
     np.take(horiz, rows.hi - r0, axis=0, out=b)
     np.multiply(a, rows.w0[:, None], out=a)
+    out: npt.NDArray[np.bool_]
     if threshold == 0.0:
         np.multiply(b, -rows.w1[:, None], out=b)
-        return np.greater(a, b)
+        out = np.greater(a, b)
+        return out
     np.multiply(b, rows.w1[:, None], out=b)
     np.add(a, b, out=a)
-    return np.greater(a, np.float32(threshold))
+    out = np.greater(a, np.float32(threshold))
+    return out
