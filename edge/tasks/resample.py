@@ -111,8 +111,8 @@ def interpolate_above(
     rows_used = src[r0:r1]
     horiz = rows_used[:, cols.lo] * cols.w0 + rows_used[:, cols.hi] * cols.w1
     a, b = scratch.pair(len(rows), len(cols))
-    np.take(horiz, rows.lo - r0, axis=0, out=a)
-    np.take(horiz, rows.hi - r0, axis=0, out=b)
+    np.take(horiz, rows.lo - r0, axis=0, out=a, mode="clip")  # "raise" with out= buffers a copy
+    np.take(horiz, rows.hi - r0, axis=0, out=b, mode="clip")
     np.multiply(a, rows.w0[:, None], out=a)
     out: npt.NDArray[np.bool_]
     if threshold == 0.0:
