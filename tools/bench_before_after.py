@@ -63,8 +63,8 @@ try:
 except ImportError:
     pass
 
-model_path, clip, frames, conf, overlap = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
-params = InferenceParams(confidence=conf, overlap=overlap)
+model_path, clip, frames = sys.argv[1], sys.argv[2], int(sys.argv[3])
+params = InferenceParams(confidence=float(sys.argv[4]), overlap=float(sys.argv[5]))
 model = Model.open(model_path)
 names = [o.name for o in model.backend.outputs]
 cap = cv2.VideoCapture(clip)
@@ -105,7 +105,8 @@ for outputs, geoms in batches:
 n = max(1, len(batches))
 ms = {k: v / n * 1000 for k, v in tot.items()}
 ms["v1"] = max(0.0, ms["to_v1"] - ms["polygons"])
-print(json.dumps({"ms": ms, "bytes": size / n, "instances": count / n, "frames": len(batches), "digest": digest.hexdigest()}))
+out = {"ms": ms, "bytes": size / n, "instances": count / n, "frames": len(batches), "digest": digest.hexdigest()}
+print(json.dumps(out))
 """
 
 
