@@ -1,8 +1,12 @@
-"""The benchmark's named cases: the crowded scene (``--crowd``) and several models (``--multi``).
+"""The benchmark's named cases: the crowded scene (``--crowd``), the large-object crowd
+(``--crowd-large``) and several models (``--multi``).
 
-Both use files ``tools/make_crowd_benchmark.py`` makes (not committed: see benchmarks/README.md):
-a 1280x720 H.264 clip with about 60 instances a frame, and yolov8n-size detection and
-instance-segmentation models at 640x640 input that report that many.
+``--crowd`` and ``--multi`` use files ``tools/make_crowd_benchmark.py`` makes (not committed:
+see benchmarks/README.md): a 1280x720 H.264 clip with about 60 small instances a frame, and
+yolov8n-size detection and instance-segmentation models at 640x640 input that report that
+many. ``--crowd-large`` uses those of ``tools/make_large_crowd.py``: a textured 1280x720 clip
+on which yolov8n-seg-shaped models report about 70 instances a few hundred pixels across, at
+confidence 0.25 / overlap 0.7, with outlines of hundreds of vertices (issue 18).
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 CROWD_CLIP = "crowd-720p.mp4"
 CROWD_SEGMENT = "models/crowd-segment-n-640.onnx"
 CROWD_DETECT = "models/crowd-detect-n-640.onnx"
+LARGE_CLIP = "large-crowd-720p.mp4"
+LARGE_SEGMENT = "models/large-crowd-segment-640.onnx"
+LARGE_DETECT = "models/large-crowd-detect-640.onnx"
+LARGE_THRESHOLDS = (0.25, 0.7)  # confidence, overlap: what people set for crowds (issue 18)
 
 
 def crowd_files(folder: Path | None = None) -> tuple[Path, Path, Path]:
@@ -30,6 +38,27 @@ def crowd_files(folder: Path | None = None) -> tuple[Path, Path, Path]:
             " pip install -e '.[tools]' && python tools/make_crowd_benchmark.py"
         )
     return paths
+
+
+def large_crowd_files(folder: Path | None = None) -> tuple[Path, Path, Path]:
+    """(segment model, detect model, clip) of the large-object crowd case under ``folder``."""
+    root = folder or BENCH_DIR
+    paths = (root / LARGE_SEGMENT, root / LARGE_DETECT, root / LARGE_CLIP)
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise EdgeError(
+            f"large-object crowd files missing ({', '.join(missing)}); make them with:"
+            " python tools/make_large_crowd.py (about two minutes, no torch needed)"
+        )
+    return paths
+
+
+def case_thresholds(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    """(confidence, overlap) for the run: --confidence/--overlap, else the case's, else None."""
+    case = LARGE_THRESHOLDS if getattr(args, "crowd_large", False) else (None, None)
+    conf = getattr(args, "confidence", None)
+    overlap = getattr(args, "overlap", None)
+    return (case[0] if conf is None else conf, case[1] if overlap is None else overlap)
 
 
 def multi_main(args: argparse.Namespace, machine: str) -> int:
@@ -61,8 +90,10 @@ def _folder(args: argparse.Namespace) -> Path | None:
 
 
 def crowd_inputs(args: argparse.Namespace) -> tuple[list[Path], Path]:
-    """``--crowd``: the models (segmentation, then detection, unless --model) and the clip."""
-    segment, detect, clip = crowd_files(_folder(args))
+    """``--crowd`` / ``--crowd-large``: the models (segmentation, then detection, unless
+    --model) and the clip."""
+    files = large_crowd_files if getattr(args, "crowd_large", False) else crowd_files
+    segment, detect, clip = files(_folder(args))
     models = [Path(m) for m in args.model] if args.model else [segment, detect]
     return models, Path(args.clip) if args.clip else clip
 
@@ -73,6 +104,14 @@ def add_case_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the crowded-scene case: 1280x720 H.264, ~60 instances a frame, yolov8n-size models (one stream)",
     )
+    p.add_argument(
+        "--crowd-large",
+        action="store_true",
+        help="the large-object crowd case: 1280x720 H.264, ~70 instances of ~230x200 px a frame at"
+        " confidence 0.25 / overlap 0.7, yolov8n-seg-shaped models (tools/make_large_crowd.py; one stream)",
+    )
+    p.add_argument("--confidence", type=float, help="confidence threshold (default 0.4; --crowd-large: 0.25)")
+    p.add_argument("--overlap", type=float, help="NMS overlap (default 0.3; --crowd-large: 0.7)")
     p.add_argument(
         "--multi",
         action="store_true",

@@ -8,14 +8,15 @@ For each model and stream count a fresh child process loads the model and then a
 * ``raw, N at once``: where the daemon's thread budget gives the model several instances
   (edge/backends/threads.py), N threads calling the daemon-configured backend at once: the
   most the backend gives with the pipeline's own settings;
-* ``plain loop`` (one stream): decode, preprocess, infer, results and v1 JSON, one after the
-  other on one thread, with the raw backend;
+* ``plain loop`` (one stream): decode, preprocess, infer, results, v1 document and its JSON
+  bytes, one after the other on one thread, with the raw backend;
 * ``pipeline``: N file streams of the same clip (``realtime: false``: as fast as the slowest
   stage) through the real pipeline, the model opened as the daemon opens it: decode,
-  preprocess, infer, decode results, v1 JSON and a sink that counts, so every per-result cost
-  except the network is in the number.
+  preprocess, infer, decode results, v1 document and a sink that encodes each result's payload
+  as the MQTT sink does and counts, so every per-result cost except the network is in the
+  number.
 
-The pipeline's peak memory (``ru_maxrss``) comes from one more child that runs only the
+The pipeline's peak memory (``VmHWM``, edge/bench/memory.py) comes from one more child that runs only the
 pipeline, once, so the raw side's second session does not count.
 
 Alternating matters on a shared machine, whose speed drifts by a factor of two within
@@ -29,7 +30,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,15 +42,18 @@ from pathlib import Path
 from typing import Any
 
 from edge.bench.cases import add_case_arguments
+from edge.bench.memory import peak_rss_mb as _peak_rss_mb
 from edge.bench.report import Measurement, format_report, machine_description
 from edge.errors import EdgeError
+from edge.jsonfast import dumps_bytes
 from edge.messages import ResultMessage, Sink
 
 _WARMUP = 10
 
 
 class _CountingSink(Sink):
-    """Counts results and keeps the times of the first and the last."""
+    """Encodes each result as the MQTT sink does (orjson, the whole payload), counts results
+    and keeps the times of the first and the last."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -59,16 +62,13 @@ class _CountingSink(Sink):
         self._lock = threading.Lock()
 
     def publish(self, message: ResultMessage) -> None:
+        dumps_bytes(message.to_payload())
         now = time.perf_counter()
         with self._lock:
             if self.count == 0:
                 self.first = now
             self.count += 1
             self.last = now
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def larger_input(model: Path, size: int, out_dir: Path) -> Path:
@@ -100,6 +100,17 @@ class BenchOptions:
     threads: int | None = None
     pipelined: bool = True
     instances: int | None = None
+    confidence: float | None = None  # None: InferenceParams' default
+    overlap: float | None = None
+
+    def params(self) -> Any:
+        from edge.tasks.params import InferenceParams
+
+        d = InferenceParams()
+        return InferenceParams(
+            confidence=d.confidence if self.confidence is None else self.confidence,
+            overlap=d.overlap if self.overlap is None else self.overlap,
+        )
 
 
 def _open(model_path: Path, opts: BenchOptions, raw: bool = True) -> tuple[Any, Any, int]:
@@ -163,12 +174,17 @@ class _PipelineRun:
     stages_ms: dict[str, float]
 
 
-def _pipeline_run(model: Any, clip: Path, streams: int, pipelined: bool, instances: int = 1) -> _PipelineRun:
+def _pipeline_run(
+    model: Any, clip: Path, streams: int, pipelined: bool, instances: int = 1, params: Any = None
+) -> _PipelineRun:
     from edge.pipeline import ModelRunner, Pipeline, StreamHealth, StreamPlan
     from edge.sources import SourceSettings, parse_uri
+    from edge.tasks.params import InferenceParams
 
     sink = _CountingSink()
-    runner = ModelRunner("model", model, max_batch=max(1, streams), pipelined=pipelined, instances=instances)
+    runner = ModelRunner(
+        "model", model, params or InferenceParams(), max_batch=max(1, streams), pipelined=pipelined, instances=instances
+    )
     plans = [
         StreamPlan(SourceSettings(f"s{i}", parse_uri(str(clip)), realtime=False), ("model",)) for i in range(streams)
     ]
@@ -196,7 +212,7 @@ def _pipeline_run(model: Any, clip: Path, streams: int, pipelined: bool, instanc
     )
 
 
-def _plain_loop_fps(model: Any, clip: Path) -> float:
+def _plain_loop_fps(model: Any, clip: Path, params: Any) -> float:
     """The same work as one pipeline stream, written as the simplest possible loop: the reference
     for what the pipeline's threads, queues and accounting cost on top of the work itself."""
     import cv2
@@ -204,11 +220,9 @@ def _plain_loop_fps(model: Any, clip: Path) -> float:
 
     from edge.preprocess import preprocess
     from edge.tasks.decode import decode_batch
-    from edge.tasks.params import InferenceParams
     from edge.tasks.v1 import new_id
 
     names = [o.name for o in model.backend.outputs]
-    params = InferenceParams()
     cap = cv2.VideoCapture(str(clip))
     n, t0 = 0, time.perf_counter()
     while True:
@@ -217,7 +231,8 @@ def _plain_loop_fps(model: Any, clip: Path) -> float:
             break
         tensor, geometries = preprocess([np.asarray(frame, dtype=np.uint8)], model.spec.preprocess)
         outputs = model.backend.infer(tensor)
-        decode_batch(model.spec, outputs, geometries, params, names)[0].to_v1(inference_id=new_id(), time=0.0)
+        result = decode_batch(model.spec, outputs, geometries, params, names)[0]
+        dumps_bytes(result.to_v1(inference_id=new_id(), time=0.0))
         n += 1
     cap.release()
     return n / (time.perf_counter() - t0)
@@ -233,11 +248,11 @@ class _Pairs:
     runs: list[_PipelineRun] = field(default_factory=list)
     raw_peak: float = 0.0
     loop_peak: float = 0.0
-    stages: dict[str, float] = field(default_factory=dict)
+    stages: Any = None  # StageProfile of the plain loop's work, one stream only
 
 
 def _alternate(
-    raw: Any, model: Any, instances: int, clip: Path, streams: int, frames: int, repeat: int, pipelined: bool
+    raw: Any, model: Any, instances: int, clip: Path, streams: int, frames: int, repeat: int, opts: BenchOptions
 ) -> _Pairs:
     from edge.bench.stages import stage_profile
     from edge.preprocess import preprocess
@@ -253,10 +268,10 @@ def _alternate(
             out.flights.append(_raw_fps(model, batch, frames, instances))
         out.raw_peak = out.raw_peak or _peak_rss_mb()  # before any pipeline ran
         if streams == 1:  # the simplest loop, as a user writes it: the backend run alone
-            out.loops.append(_plain_loop_fps(raw, clip))
+            out.loops.append(_plain_loop_fps(raw, clip, opts.params()))
             out.loop_peak = out.loop_peak or _peak_rss_mb()
-        out.runs.append(_pipeline_run(model, clip, streams, pipelined, instances))
-    out.stages = stage_profile(raw, clip, min(frames, 60)) if out.loops else {}
+        out.runs.append(_pipeline_run(model, clip, streams, opts.pipelined, instances, opts.params()))
+    out.stages = stage_profile(raw, clip, min(frames, 60), opts.params()) if out.loops else None
     return out
 
 
@@ -280,7 +295,7 @@ def measure_pair(
     limit_malloc_arenas()
     raw, model, instances = _open(model_path, opts)
     try:
-        got = _alternate(raw, model, instances, clip, streams, frames, repeat, opts.pipelined)
+        got = _alternate(raw, model, instances, clip, streams, frames, repeat, opts)
     finally:
         raw.close()
         if model is not raw:
@@ -299,8 +314,16 @@ def measure_pair(
         loop = Measurement(
             "loop", name, 1, got.runs[0].results, statistics.median(got.loops), peak_rss_mb=got.loop_peak
         )
+        st = got.stages
         out.append(
-            dataclasses.replace(loop, stages_ms=got.stages, runs=tuple(got.loops), ratio=_ratio(got.loops, raws))
+            dataclasses.replace(
+                loop,
+                stages_ms=st.ms if st else {},
+                runs=tuple(got.loops),
+                ratio=_ratio(got.loops, raws),
+                json_bytes=st.json_bytes if st else 0.0,
+                instances_per_frame=st.instances if st else 0.0,
+            )
         )
     mid = sorted(got.runs, key=lambda r: r.fps)[len(got.runs) // 2]
     fps_runs = [r.fps for r in got.runs]
@@ -330,12 +353,12 @@ def pipeline_peak(model_path: Path, clip: Path, streams: int, opts: BenchOptions
     limit_malloc_arenas()
     _, model, instances = _open(model_path, opts, raw=False)
     with model:
-        _pipeline_run(model, clip, streams, opts.pipelined, instances)
+        _pipeline_run(model, clip, streams, opts.pipelined, instances, opts.params())
     return _peak_rss_mb()
 
 
 def _child(args: argparse.Namespace) -> int:
-    opts = BenchOptions(args.backend, args.threads, not args.sequential, args.instances)
+    opts = _options(args)
     if args.peak:
         print(json.dumps(pipeline_peak(Path(args.model[0]), Path(args.clip), args.streams_n, opts)))
         return 0
@@ -363,6 +386,10 @@ def _run_child(
         cmd.append("--sequential")
     if opts.instances:
         cmd += ["--instances", str(opts.instances)]
+    if opts.confidence is not None:
+        cmd += ["--confidence", str(opts.confidence)]
+    if opts.overlap is not None:
+        cmd += ["--overlap", str(opts.overlap)]
     out = []
     for data in json.loads(_child_output(cmd, model, streams)):
         data["runs"] = tuple(data.get("runs", ()))
@@ -405,6 +432,13 @@ def default_models() -> list[Path]:
     return [p for p in (root / "shapes-detect.onnx", root / "shapes-segment.onnx") if p.is_file()]
 
 
+def _options(args: argparse.Namespace) -> BenchOptions:
+    from edge.bench.cases import case_thresholds
+
+    confidence, overlap = case_thresholds(args)
+    return BenchOptions(args.backend, args.threads, not args.sequential, args.instances, confidence, overlap)
+
+
 def bench_main(args: argparse.Namespace) -> int:
     from edge.bench.cases import crowd_inputs, multi_main
     from edge.demo.clip import ClipKind, ClipSpec, cached_clip
@@ -412,7 +446,7 @@ def bench_main(args: argparse.Namespace) -> int:
     if args.multi:
         return multi_main(args, machine_description())
     models = [Path(m) for m in args.model] if args.model else default_models()
-    if args.crowd:
+    if args.crowd or args.crowd_large:
         models, crowd_clip = crowd_inputs(args)
         args.clip = str(crowd_clip)
     if not models:
@@ -426,8 +460,8 @@ def bench_main(args: argparse.Namespace) -> int:
     else:
         cache = Path(args.cache or Path(tempfile.gettempdir()) / "edge-bench")
         clip = cached_clip(cache, ClipSpec(ClipKind.SHAPES, width, height, 30.0, args.frames, seed=11))
-    streams = [int(s) for s in (args.streams or ("1" if args.crowd else "1,4")).split(",")]
-    opts = BenchOptions(args.backend, args.threads, not args.sequential, args.instances)
+    streams = [int(s) for s in (args.streams or ("1" if args.crowd or args.crowd_large else "1,4")).split(",")]
+    opts = _options(args)
     with tempfile.TemporaryDirectory(prefix="edge-bench-models-") as work:  # --imgsz copies, removed after
         if args.imgsz:
             models = [larger_input(m, args.imgsz, Path(work)) for m in models]

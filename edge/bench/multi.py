@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edge.bench.memory import peak_rss_mb
 from edge.errors import EdgeError
 from edge.messages import ResultMessage, Sink
 
@@ -116,7 +116,7 @@ def measure(detect: Path, segment: Path, clip: Path, threads: int | None, warmup
         name: ModelFigures(len(lat), len(lat) / duration, _percentile(lat, 50), _percentile(lat, 95))
         for name, lat in ((n, sink.latency.get(n, [])) for n in (DETECT, SEGMENT))
     }
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak = peak_rss_mb()
     return MultiRun(threads, duration, models, peak, dropped)
 
 

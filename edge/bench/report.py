@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.bench.stages import CPU_STAGES
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -25,6 +27,8 @@ class Measurement:
     raw_fps: float | None = None  # pipeline: median raw frames/s of its own pairs
     instances: int = 1  # inferences in flight (raw in flight, pipeline)
     ratio_inflight: float | None = None  # pipeline: the ratio against raw in flight, when measured
+    json_bytes: float = 0.0  # loop: mean v1 JSON bytes per frame (edge/bench/stages.py)
+    instances_per_frame: float = 0.0  # loop: mean results per frame
 
 
 def _run_label(m: Measurement) -> str:
@@ -75,6 +79,14 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
         for m in results:
             if m.kind == "loop" and m.stages_ms:
                 lines.append(f"  {m.model}: " + ", ".join(f"{k} {v:.2f}" for k, v in m.stages_ms.items()))
+        lines += ["", "outside inference (CPU of one thread: results, masks, polygons, v1, json), per frame:"]
+        for m in results:
+            if m.kind == "loop" and m.stages_ms:
+                cpu = sum(m.stages_ms.get(k, 0.0) for k in CPU_STAGES)
+                lines.append(
+                    f"  {m.model}: {cpu:.2f} ms, {m.instances_per_frame:.1f} instances, "
+                    f"{m.json_bytes / 1e3:.0f} kB of v1 JSON"
+                )
     pictures = [m for m in results if m.kind == "picture"]
     if pictures:
         lines += ["", "annotate+jpeg 720p: one latest.jpg / MJPEG picture, mean ms (edge/bench/picture.py):"]

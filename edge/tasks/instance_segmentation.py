@@ -49,7 +49,13 @@ class InstanceSegmentation(Detections):
         return self.mask_crops.full()
 
     def polygons(self) -> list[npt.NDArray[np.float64]]:
-        return self.grid.polygons() if self.grid is not None else self.mask_crops.polygons()
+        """One (k, 2) outline per mask, traced once per result: ``to_v1`` and callers that
+        also want the outlines (the bench, annotation) share the trace."""
+        cached: list[npt.NDArray[np.float64]] | None = self.__dict__.get("_polygons")
+        if cached is None:
+            cached = self.grid.polygons() if self.grid is not None else self.mask_crops.polygons()
+            self.__dict__["_polygons"] = cached  # frozen dataclass: a cache, not a field
+        return list(cached)
 
     def to_v1(self, inference_id: str | None = None, time: float | None = None) -> dict[str, Any]:
         doc = envelope(self.image, inference_id, time)

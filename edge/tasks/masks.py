@@ -23,7 +23,7 @@ import numpy.typing as npt
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.mask_crops import MaskCrops
-from edge.tasks.resample import AxisTaps, interpolate, linear_taps
+from edge.tasks.resample import AxisTaps, Scratch, interpolate_above, linear_taps
 
 
 def _content_cells(geometry: Geometry, ph: int, pw: int, style: MaskStyle) -> tuple[int, int, int, int]:
@@ -92,12 +92,13 @@ def _ultralytics_crops(
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
     win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
     crops: list[npt.NDArray[np.bool_]] = []
+    scratch = Scratch()  # one frame's instances share the float work areas
     for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
         if x1 <= x0 or y1 <= y0:
             crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
             continue
         logits, r, c = _logits(coeffs[i], content, rows.window(y0, y1), cols.window(x0, x1))
-        crops.append(interpolate(logits, r, c) > 0.0)
+        crops.append(interpolate_above(logits, r, c, 0.0, scratch))
     return MaskCrops(win, tuple(crops), W, H)
 
 
@@ -133,6 +134,7 @@ def _roboflow_crops(
 ) -> MaskCrops:
     windows = np.zeros((len(coeffs), 4), dtype=np.int64)
     crops: list[npt.NDArray[np.bool_]] = []
+    scratch = Scratch()
     for i, (ax, ay, bx, by) in enumerate(cells.tolist()):
         x0, x1 = _reach(cols, ax, bx)
         y0, y1 = _reach(rows, ay, by)
@@ -146,5 +148,5 @@ def _roboflow_crops(
         probs = np.zeros_like(logits)  # zero outside the box's cells, as inference_models crops
         ys, xs = slice(max(ay - r0, 0), max(by - r0, 0)), slice(max(ax - c0, 0), max(bx - c0, 0))
         probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits[ys, xs]))
-        crops.append(interpolate(probs, rs, cs) > 0.5)
+        crops.append(interpolate_above(probs, rs, cs, 0.5, scratch))
     return MaskCrops(windows, tuple(crops), W, H)

@@ -80,3 +80,46 @@ def interpolate(src: npt.NDArray[np.float32], rows: AxisTaps, cols: AxisTaps) ->
     horiz = rows_used[:, cols.lo] * cols.w0 + rows_used[:, cols.hi] * cols.w1
     lo, hi = rows.lo - r0, rows.hi - r0
     return np.asarray(horiz[lo] * rows.w0[:, None] + horiz[hi] * rows.w1[:, None], dtype=np.float32)
+
+
+class Scratch:
+    """Two reusable float32 work areas for :func:`interpolate_above`, grown on demand: one
+    frame's instances share them instead of allocating window-sized temporaries each."""
+
+    def __init__(self) -> None:
+        self._a = np.empty(0, dtype=np.float32)
+        self._b = np.empty(0, dtype=np.float32)
+
+    def pair(self, h: int, w: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        if self._a.size < h * w:
+            self._a = np.empty(h * w, dtype=np.float32)
+            self._b = np.empty(h * w, dtype=np.float32)
+        return self._a[: h * w].reshape(h, w), self._b[: h * w].reshape(h, w)
+
+
+def interpolate_above(
+    src: npt.NDArray[np.float32], rows: AxisTaps, cols: AxisTaps, threshold: float, scratch: Scratch
+) -> npt.NDArray[np.bool_]:
+    """``interpolate(src, rows, cols) > threshold``: the same pixels, with the vertical pass
+    (the big one: the window's area) written into ``scratch`` rather than five temporaries.
+
+    For a threshold of 0 the sum is not formed: with IEEE arithmetic ``fl(p + q) > 0`` exactly
+    when ``p > -q`` (rounding keeps the sign and never turns a non-zero sum into 0; NaN and
+    infinities compare false both ways), so ``fl(a * w0) > fl(b * -w1)`` gives the same bits.
+    """
+    r0, r1 = rows.source_span()
+    rows_used = src[r0:r1]
+    horiz = rows_used[:, cols.lo] * cols.w0 + rows_used[:, cols.hi] * cols.w1
+    a, b = scratch.pair(len(rows), len(cols))
+    np.take(horiz, rows.lo - r0, axis=0, out=a, mode="clip")  # "raise" with out= buffers a copy
+    np.take(horiz, rows.hi - r0, axis=0, out=b, mode="clip")
+    np.multiply(a, rows.w0[:, None], out=a)
+    out: npt.NDArray[np.bool_]
+    if threshold == 0.0:
+        np.multiply(b, -rows.w1[:, None], out=b)
+        out = np.greater(a, b)
+        return out
+    np.multiply(b, rows.w1[:, None], out=b)
+    np.add(a, b, out=a)
+    out = np.greater(a, np.float32(threshold))
+    return out

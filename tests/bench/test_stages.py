@@ -16,16 +16,17 @@ from tests.helpers import FIXTURE_MODELS
 def test_every_stage_is_timed(tmp_path: Path, model: str, traces_polygons: bool) -> None:
     clip = cached_clip(tmp_path, ClipSpec(ClipKind.SHAPES, 320, 240, 30.0, 12))
     with Model.open(FIXTURE_MODELS / model) as m:
-        split = stage_profile(m, clip, frames=8)
+        split = stage_profile(m, clip, frames=8).ms
     assert tuple(split) == STAGES
     assert all(v >= 0 for v in split.values())
     assert split["decode"] > 0 and split["infer"] > 0 and split["json"] > 0
     # Detections have no polygons to trace; the shapes clip's segmentations do.
     assert (split["polygons"] > 0) is traces_polygons
+    assert (split["masks"] > 0) is traces_polygons  # only instance segmentation has masks
 
 
 def test_a_clip_shorter_than_asked_is_averaged_over_its_frames(tmp_path: Path) -> None:
     clip = cached_clip(tmp_path, ClipSpec(ClipKind.SHAPES, 160, 120, 30.0, 3))
     with Model.open(FIXTURE_MODELS / "shapes-detect.onnx") as m:
-        split = stage_profile(m, clip, frames=50)
-    assert split["infer"] > 0
+        prof = stage_profile(m, clip, frames=50)
+    assert prof.ms["infer"] > 0 and prof.frames == 3
