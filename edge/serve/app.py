@@ -9,11 +9,13 @@ from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.serve.config import HttpConfig
+from edge.serve.drain import DrainUnreadBody
 from edge.serve.limits import DecodeGate
 from edge.serve.metrics import PipelineCollector, Publisher, StatsSource, request_counter
 from edge.serve.models import ServedModel
@@ -81,7 +83,8 @@ def build_app(parts: AppParts) -> Starlette:
     ]
     routes += _web_routes(parts)  # before the v1 route, whose /{project}/{version} would take /api/...
     routes.append(Route("/{project}/{version}", _endpoint(route), methods=["POST", "GET"]))
-    return Starlette(routes=routes)
+    # Refusals reach clients that send the whole body before reading (edge/serve/drain.py).
+    return Starlette(routes=routes, middleware=[Middleware(DrainUnreadBody)])
 
 
 def _endpoint(route: V1Route) -> Callable[[Request], object]:
