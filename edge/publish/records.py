@@ -49,8 +49,17 @@ class Segment:
         return nxt - self.offsets[index]
 
 
+MAX_TOPIC = 65_535  # the u16 topic length; MQTT's own limit on a topic too
+
+
 def encode_record(seq: int, topic: str, payload: bytes, accepted_at: float) -> bytes:
-    t = topic.encode("utf-8")
+    """The record's bytes; ValueError for a topic the format cannot hold (not UTF-8, over 64 KB)."""
+    try:
+        t = topic.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the topic is not valid UTF-8 (it holds a lone surrogate)") from None
+    if len(t) > MAX_TOPIC:
+        raise ValueError(f"the topic is {len(t)} bytes, over MQTT's limit of {MAX_TOPIC}")
     body = _HEAD.pack(seq, accepted_at, len(t)) + t + payload
     return _PREFIX.pack(len(body), zlib.crc32(body)) + body
 
