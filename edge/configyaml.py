@@ -30,6 +30,7 @@ class YamlRefused(Exception):
 def load(text: str) -> tuple[yaml.Node | None, Any]:
     """The composed node tree (for line numbers) and the loaded data; YamlRefused otherwise."""
     try:
+        _check_depth(text)  # before composing: PyYAML's composer recurses once per level
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:
             _check(node)
@@ -40,6 +41,18 @@ def load(text: str) -> tuple[yaml.Node | None, Any]:
         raise YamlRefused(f"not valid YAML: {problem}", mark.line + 1 if mark is not None else None) from None
     except RecursionError:
         raise YamlRefused(f"not usable YAML: nested more than {MAX_DEPTH} levels deep") from None
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting over MAX_DEPTH from the parser's events (the parser does not recurse)."""
+    depth = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlRefused(f"not usable YAML: nested more than {MAX_DEPTH} levels deep", ev.start_mark.line + 1)
+        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def _check(root: yaml.Node) -> None:

@@ -26,9 +26,9 @@ def check_mapping(data: object, where: str) -> Mapping[str, Any]:
 
 def shown_key(key: object) -> str:
     """A key as an error shows it: quoted when it holds a line break or another unprintable
-    character, so every error stays one line."""
+    character (so every error stays one line), or is empty or padded with spaces (so it shows)."""
     text = str(key)
-    return text if text.isprintable() else repr(text)
+    return text if text.isprintable() and text and text.strip() == text else repr(text)
 
 
 def check_keys(data: Mapping[str, Any], allowed: Collection[str], where: str) -> None:
