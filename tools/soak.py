@@ -69,7 +69,12 @@ class Frames:
                 got = self.seen.get(stream, set())
                 last = max(got, default=-1)
                 missing = sorted(set(range(last + 1)) - got)
-                out[stream] = {"results": len(got), "last_frame": last, "missing": len(missing), "first_missing": missing[:10]}
+                out[stream] = {
+                    "results": len(got),
+                    "last_frame": last,
+                    "missing": len(missing),
+                    "first_missing": missing[:10],
+                }
             return out
 
 
@@ -257,7 +262,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--seconds", type=float, default=600.0, help="how long to soak (default 600: 10 minutes)")
     p.add_argument("--fps", type=float, default=5.0, help="each camera stream's frame rate (default 5)")
     p.add_argument("--rate", type=float, default=8.0, help="requests per second to the v1 route (default 8)")
