@@ -66,14 +66,17 @@ def device() -> Iterator[tuple[Served, ErrorLog, http.client.HTTPConnection]]:
         lg.addHandler(errors)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(KEY_VAR, KEY)
-        run = serve(f"""\
+        run = serve(
+            f"""\
 models:
   det: {{path: {DETECT}}}
 http:
   port: 0
   api_keys: [{{env: {KEY_VAR}}}]
   max_pixels: 1000000
-""")
+""",
+            duration=24 * 3600.0,  # EDGE_FUZZ=long runs for many minutes
+        )
         host, port = run.url.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         yield run, errors, conn
