@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from edge.serve.config import HttpConfig
 from edge.serve.drain import DrainUnreadBody
+from edge.serve.hostcheck import HostCheck
 from edge.serve.limits import DecodeGate
 from edge.serve.metrics import PipelineCollector, Publisher, StatsSource, request_counter
 from edge.serve.models import ServedModel
@@ -84,7 +85,10 @@ def build_app(parts: AppParts) -> Starlette:
     routes += _web_routes(parts)  # before the v1 route, whose /{project}/{version} would take /api/...
     routes.append(Route("/{project}/{version}", _endpoint(route), methods=["POST", "GET"]))
     # Refusals reach clients that send the whole body before reading (edge/serve/drain.py).
-    return Starlette(routes=routes, middleware=[Middleware(DrainUnreadBody)])
+    middleware = [Middleware(DrainUnreadBody)]
+    if not parts.keys:  # no key to check: refuse host names a DNS-rebinding page would send
+        middleware.append(Middleware(HostCheck, names=frozenset(parts.config.hosts)))
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def _endpoint(route: V1Route) -> Callable[[Request], object]:
