@@ -60,7 +60,7 @@ def build_app(parts: AppParts) -> Starlette:
     route = V1Route(
         parts.keys,
         dict(parts.models),
-        Submitter(parts.pipeline, parts.config.max_wait),
+        Submitter(parts.pipeline, parts.config.max_wait, parts.config.max_queue),
         lambda model, status: count.labels(model, str(status)).inc(),
         DecodeGate(parts.config.max_pixels, parts.config.max_decodes),
         parts.config.image_urls,

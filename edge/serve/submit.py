@@ -49,15 +49,18 @@ class Submitter:
     cameras first, that is what the cameras leave): beyond capacity, the answer is a quick 503,
     not a wait of ``max_wait`` that ends in one."""
 
-    def __init__(self, pipeline: RequestPipeline, max_wait: float) -> None:
+    def __init__(self, pipeline: RequestPipeline, max_wait: float, max_queue: int | None = None) -> None:
         self._pipeline = pipeline
         self._max_wait = max_wait
+        self._max_queue = max_queue  # the pipeline refuses past it too, but only after the decode
         self._loads: dict[str, _Load] = {}
 
     def admit(self, model: str) -> None:
         """RequestRefused (503) when a request now would wait past ``max_wait``: called before
         the body is read and decoded, so a refusal costs next to nothing."""
         load = self._loads.setdefault(model, _Load())
+        if self._max_queue is not None and load.in_flight > self._max_queue:  # one may be in the worker
+            raise RequestRefused(f"model {model} is busy: {load.in_flight} requests already wait for it", 503, 1.0)
         if load.expected_wait() > self._max_wait:
             raise RequestRefused(
                 f"model {model} is busy: {load.in_flight} requests already wait for it, about "
