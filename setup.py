@@ -41,8 +41,15 @@ setup(
         # The v1 route, health and metrics server (`http:` in the config, `edge serve`); docs/serve.md.
         "http": HTTP,
         "test": [
-            "onnxruntime>=1.17", "pytest>=8", "jsonschema>=4.20", "ruff>=0.6", "mypy>=1.10", *HTTP,
+            "onnxruntime>=1.17",
+            "pytest>=8",
+            "jsonschema>=4.20",
+            "ruff>=0.6",
+            "mypy>=1.10",
+            "hypothesis>=6.100",  # tests/fuzz/
+            "requests>=2.31",  # tests/serve/test_refusals.py: a client that sends the whole body first
             "playwright>=1.40",  # tests/web/test_page_browser.py drives Debian's chromium; no browser download
+            *HTTP,
         ],
         # Only tools/train_fixtures.py uses these. Ultralytics is AGPL: edge/ never imports it.
         "tools": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics>=8.4", "onnxslim>=0.1", "onnxruntime>=1.17"],

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
+from edge import configyaml
 from edge.engines.options import BuildOptions
 from edge.errors import EdgeError
 from edge.homeassistant.config import HomeAssistantConfig
@@ -27,7 +28,16 @@ from edge.hosted.config import HostedConfig
 from edge.imagebounds import DEFAULT_MAX_PIXELS
 from edge.pipeline.core import StreamPlan
 from edge.publish.config import MqttConfig, SpoolConfig
-from edge.publish.fields import ConfigError, check_keys, check_mapping, get_bool, get_int, get_str, parse_duration
+from edge.publish.fields import (
+    ConfigError,
+    check_keys,
+    check_mapping,
+    get_bool,
+    get_int,
+    get_str,
+    parse_duration,
+    shown_key,
+)
 from edge.roboflow.config import RoboflowConfig, hosted_config, model_id_of
 from edge.serve.config import HttpConfig
 from edge.sources import CaptureOptions, SourceError, SourceKind, SourceSettings, parse_uri
@@ -178,7 +188,7 @@ def _key_lines(node: yaml.Node, path: str, out: dict[str, int], dupes: list[str]
             key = str(key_node.value)
             sub = f"{path}.{key}" if path else key
             if key in seen:
-                dupes.append(f"{key_node.start_mark.line + 1}: {sub}: duplicate key; keep one")
+                dupes.append(f"{key_node.start_mark.line + 1}: {shown_key(sub)}: duplicate key; keep one")
             seen.add(key)
             out.setdefault(sub, key_node.start_mark.line + 1)
             _key_lines(value_node, sub, out, dupes)
@@ -410,7 +420,7 @@ def _named(root: Mapping[str, Any], key: str, errors: list[str]) -> Mapping[str,
         example = "detect: {path: models/detect.onnx}" if key == "models" else "door: {uri: ..., models: [detect]}"
         errors.append(f"{key}: required: a mapping of names to settings, e.g. {key}: {{{example}}}")
         return {}
-    return {str(k): v for k, v in value.items() if _collect(errors, partial(_check_name, k, f"{key}.{k}"))}
+    return {str(k): v for k, v in value.items() if _collect(errors, partial(_check_name, k, f"{key}.{shown_key(k)}"))}
 
 
 def _top_keys(root: Mapping[str, Any]) -> None:
@@ -418,7 +428,7 @@ def _top_keys(root: Mapping[str, Any]) -> None:
         if key not in _TOP_KEYS:
             close = difflib.get_close_matches(str(key), _TOP_KEYS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(_TOP_KEYS)}"
-            raise ConfigError(f"{key}: unknown key; {hint}")
+            raise ConfigError(f"{shown_key(key)}: unknown key; {hint}")
 
 
 def _build(
@@ -488,13 +498,10 @@ def parse_config(text: str, path: Path | None = None, check_files: bool = False)
     validate`` and a reload check it; a start runs the other streams meanwhile)."""
     label = str(path) if path else "<config>"
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        root = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}" if mark is not None else label
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigErrors([f"{where}: not valid YAML: {problem}"]) from None
+        node, root = configyaml.load(text)  # bounded: no self-containing alias, no billion laughs
+    except configyaml.YamlRefused as exc:
+        where = f"{label}:{exc.line}" if exc.line is not None else label
+        raise ConfigErrors([f"{where}: {exc.problem}"]) from None
     if not isinstance(root, Mapping):
         raise ConfigErrors([f"{label}: must be a mapping with streams: and models:, got {type(root).__name__}"])
     lines: dict[str, int] = {}

@@ -2,7 +2,8 @@
 
 A live stream's queue holds one frame and a new frame replaces it (counted as dropped); a
 file stream's queue is small and ``put`` waits for room, so a file loses nothing. The model
-worker takes frames round-robin across streams, at most one per stream per batch.
+worker takes frames round-robin across streams, at most one per stream per batch; requests
+(the HTTP server's) only when no stream has a frame waiting, or to fill a batch's room.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from edge.errors import EdgeError
 from edge.pipeline.request import REQUEST_STREAM, InferenceRequest
 from edge.sources import Frame
 
+REQUEST_EVERY = 10  # cameras waiting: requests still get one turn in this many + 1 takes
 DropHook = Callable[[str, int], None]  # (stream, frames dropped)
 ReplaceHook = Callable[[Frame], bool]  # a frame a newer one replaced: True if taken elsewhere
 
@@ -35,6 +37,7 @@ class Inbox:
         self._closed = False
         self._on_drop = on_drop
         self._on_replace = on_replace
+        self._request_wait = 0  # takes in a row that cameras had frames waiting
 
     def add_stream(self, stream: str, live: bool, capacity: int = 2) -> None:
         if capacity < 1:
@@ -113,9 +116,19 @@ class Inbox:
             if stop():
                 return []
             taken: list[Frame] = []
+            # Cameras first: requests get a turn only when no stream has a frame waiting (or
+            # every REQUEST_EVERY-th take, so cameras that alone saturate the model still leave
+            # requests about 1/11 of it), and otherwise only the room a batch has left: a flood
+            # of requests cannot slow a camera; they wait, then get 503 (tests/serve/test_load.py).
+            cameras_waiting = any(q.frames for n, q in self._queues.items() if n != REQUEST_STREAM)
+            self._request_wait = self._request_wait + 1 if cameras_waiting else 0
+            if self._request_wait > REQUEST_EVERY:
+                cameras_waiting, self._request_wait = False, 0
             for _ in range(len(self._order)):
                 name = self._order[0]
                 self._order.rotate(-1)
+                if name == REQUEST_STREAM and cameras_waiting:
+                    continue
                 q = self._queues[name]
                 if q.frames:
                     taken.append(q.frames.popleft())

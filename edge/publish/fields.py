@@ -24,6 +24,13 @@ def check_mapping(data: object, where: str) -> Mapping[str, Any]:
     return data
 
 
+def shown_key(key: object) -> str:
+    """A key as an error shows it: quoted when it holds a line break or another unprintable
+    character (so every error stays one line), or is empty or padded with spaces (so it shows)."""
+    text = str(key)
+    return text if text.isprintable() and text and text.strip() == text else repr(text)
+
+
 def check_keys(data: Mapping[str, Any], allowed: Collection[str], where: str) -> None:
     """Reject unknown keys, suggesting the nearest known one: a typo must not be silently ignored."""
     for key in data:
@@ -31,7 +38,7 @@ def check_keys(data: Mapping[str, Any], allowed: Collection[str], where: str) ->
             continue
         close = difflib.get_close_matches(str(key), list(allowed), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(sorted(allowed))}"
-        raise ConfigError(f"{where}.{key}: unknown key{hint}")
+        raise ConfigError(f"{where}.{shown_key(key)}: unknown key{hint}")
 
 
 def get_str(data: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str | None:

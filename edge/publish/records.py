@@ -55,10 +55,19 @@ class Segment:
         return nxt - self.offsets[index]
 
 
+MAX_TOPIC = 65_535  # the u16 topic length; MQTT's own limit on a topic too
+
+
 def encode_record(seq: int, topic: str, payload: bytes, accepted_at: float, retain: bool = False) -> bytes:
-    t = topic.encode("utf-8")
-    if retain:
+    """The record's bytes; ValueError for a topic the format cannot hold (not UTF-8, over 64 KB)."""
+    try:
+        t = topic.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the topic is not valid UTF-8 (it holds a lone surrogate)") from None
+    if retain:  # the flag rides in front of the topic, inside its length
         t = bytes((_FLAGGED, FLAG_RETAIN)) + t
+    if len(t) > MAX_TOPIC:
+        raise ValueError(f"the topic is {len(t)} bytes, over MQTT's limit of {MAX_TOPIC}")
     body = _HEAD.pack(seq, accepted_at, len(t)) + t + payload
     return _PREFIX.pack(len(body), zlib.crc32(body)) + body
 

@@ -228,7 +228,10 @@ class Spool:
         with self._lock:
             self._check_open()
             seq = self._next_seq
-            record = encode_record(seq, topic, payload, self._clock(), retain)
+            try:
+                record = encode_record(seq, topic, payload, self._clock(), retain)
+            except ValueError as exc:
+                raise SpoolError(f"a result cannot be spooled: {exc}") from None
             if len(record) + len(MAGIC) > min(self.max_bytes, _MAX_RECORD):
                 raise SpoolError(
                     f"a result of {len(record)} bytes does not fit in the spool (max_bytes {self.max_bytes})"

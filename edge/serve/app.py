@@ -9,11 +9,14 @@ from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from edge.serve.config import HttpConfig
+from edge.serve.drain import DrainUnreadBody
+from edge.serve.hostcheck import HostCheck
 from edge.serve.limits import DecodeGate
 from edge.serve.metrics import PipelineCollector, Publisher, StatsSource, request_counter
 from edge.serve.models import ServedModel
@@ -58,7 +61,7 @@ def build_app(parts: AppParts) -> Starlette:
     route = V1Route(
         parts.keys,
         dict(parts.models),
-        Submitter(parts.pipeline, parts.config.max_wait),
+        Submitter(parts.pipeline, parts.config.max_wait, parts.config.max_queue),
         lambda model, status: count.labels(model, str(status)).inc(),
         DecodeGate(parts.config.max_pixels, parts.config.max_decodes),
         parts.config.image_urls,
@@ -82,7 +85,11 @@ def build_app(parts: AppParts) -> Starlette:
     ]
     routes += _web_routes(parts)  # before the v1 route, whose /{project}/{version} would take /api/...
     routes.append(Route("/{project}/{version}", _endpoint(route), methods=["POST", "GET"]))
-    return Starlette(routes=routes)
+    # Refusals reach clients that send the whole body before reading (edge/serve/drain.py).
+    middleware = [Middleware(DrainUnreadBody)]
+    if not parts.keys:  # no key to check: refuse host names a DNS-rebinding page would send
+        middleware.append(Middleware(HostCheck, names=frozenset(parts.config.hosts)))
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def _endpoint(route: V1Route) -> Callable[[Request], object]:

@@ -25,6 +25,7 @@ _KEYS = (
     "max_decodes",
     "allow_unauthenticated",
     "image_urls",
+    "hosts",
 )
 
 
@@ -44,6 +45,7 @@ class HttpConfig:
     max_decodes: int = DEFAULT_MAX_DECODES  # requests decoding an image at once
     allow_unauthenticated: bool = False  # listen beyond loopback without api_keys (warned at start)
     image_urls: UrlPolicy = URLS_OFF  # which ?image=URL may be downloaded: none by default
+    hosts: tuple[str, ...] = ()  # names a keyless device answers to besides IPs and localhost (hostcheck.py)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -86,8 +88,17 @@ class HttpConfig:
             max_decodes=get_int(d, "max_decodes", where, DEFAULT_MAX_DECODES, 1, 64),
             allow_unauthenticated=get_bool(d, "allow_unauthenticated", where, False),
             image_urls=UrlPolicy.parse(d.get("image_urls"), f"{where}.image_urls"),
+            hosts=_hosts(d.get("hosts"), f"{where}.hosts"),
         )
 
     def resolve_keys(self) -> frozenset[str]:
         """The accepted keys' values; raises ConfigError naming the reference that cannot be read."""
         return frozenset(ref.resolve() for ref in self.api_keys)
+
+
+def _hosts(value: object, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: a list of host names the device is reached by, e.g. [jetson.local]")
+    return tuple(v.strip().lower() for v in value)

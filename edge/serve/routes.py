@@ -66,6 +66,7 @@ class V1Route:
             return message(404, NOT_FOUND)
         try:
             params = parse_params(request.query_params, served.task is Task.INSTANCE_SEGMENTATION)
+            self.submitter.admit(served.name)  # busy: 503 before the body is read or decoded
             image = await self._image(request)
             started = time.perf_counter()
             result = await self.submitter.infer(served.name, image, params.inference)

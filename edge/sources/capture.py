@@ -179,18 +179,19 @@ def open_capture(uri: SourceUri, options: CaptureOptions | None = None) -> Captu
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"{uri.redacted()}: OpenCV ({backend}) cannot open it")
-    if uri.kind is SourceKind.HTTP:
-        _check_frame_size(cap, uri, options.max_pixels)
+    _check_frame_size(cap, uri, options.max_pixels)  # every kind: HTTP, RTSP, V4L2, CSI, GStreamer, files
     return OpenCVCapture(cap, backend)
 
 
 def _check_frame_size(cap: Any, uri: SourceUri, limit: int) -> None:
-    """Refuse an HTTP camera whose frames are over ``limit`` pixels, before any frame is read."""
+    """Refuse a stream whose frames are over ``limit`` pixels, before edge reads a frame. A
+    backend that reports no size at open (0: some GStreamer pipelines) is not refused."""
     width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
     height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
     if width * height > limit:
         cap.release()
+        hint = "use a smaller video" if uri.kind is SourceKind.FILE else "set the camera to a smaller resolution"
         raise SourceError(
             f"{uri.redacted()}: frames are {width}x{height} = {width * height / 1e6:.1f} megapixels, over the "
-            f"limit of {limit / 1e6:g} megapixels; set the camera to a smaller resolution"
+            f"limit of {limit / 1e6:g} megapixels (streams.NAME.max_pixels); {hint}"
         )

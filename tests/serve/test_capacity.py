@@ -24,7 +24,8 @@ BODY = base64.b64encode(IMAGE.read_bytes())
 
 def test_a_saturated_worker_answers_503_with_retry_after(short_clip: Path) -> None:
     det, spy = runner(delay=0.5, max_batch=1)  # one image a batch: requests and frames take turns
-    live = StreamPlan(SourceSettings("cam", parse_uri(str(short_clip)), live=True, realtime=True), ("det",))
+    # 1 fps: the camera takes half of the 0.5 s model, and requests (which cameras go before) the rest
+    live = StreamPlan(SourceSettings("cam", parse_uri(str(short_clip)), live=True, realtime=True, fps=1.0), ("det",))
     sink = MemorySink()
     pipe = Pipeline([live], [det], [sink], requests=2)
     config = HttpConfig(port=0, max_wait=1.5, max_queue=2)

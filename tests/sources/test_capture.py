@@ -25,3 +25,14 @@ def test_decode_threads_default_to_one_and_refuse_negative() -> None:
     assert CaptureOptions().decode_threads == 1
     with pytest.raises(SourceError, match="decode_threads must be 0"):
         CaptureOptions(decode_threads=-1)
+
+
+@pytest.mark.parametrize(("max_pixels", "refused"), [(320 * 240, False), (320 * 240 - 1, True)])
+def test_a_file_over_the_pixel_bound_is_refused_at_open(small_clip: Path, max_pixels: int, refused: bool) -> None:
+    """Every kind of source is checked at open (RTSP, V4L2, CSI, GStreamer and files as HTTP cameras)."""
+    uri = parse_uri(str(small_clip))
+    if not refused:
+        open_capture(uri, CaptureOptions(max_pixels=max_pixels)).release()
+        return
+    with pytest.raises(SourceError, match=r"frames are 320x240 = 0\.1 megapixels, over the limit .*smaller video"):
+        open_capture(uri, CaptureOptions(max_pixels=max_pixels))
