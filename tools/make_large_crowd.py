@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge.tasks.detection import select  # noqa: E402
 from edge.tasks.params import InferenceParams  # noqa: E402
+from tools.make_crowd_benchmark import read_frames  # noqa: E402  (the clip reader both crowd tools share)
 
 NC, NM = 80, 32
 CONFIDENCE, OVERLAP = 0.25, 0.7
@@ -146,20 +147,6 @@ def write_clip(spec: Spec, path: Path, codec: str) -> None:
     if not tmp.is_file():
         sys.exit(f"could not write {path}")
     tmp.replace(path)
-
-
-def read_frames(clip: Path, every: int) -> list[Frame]:
-    cap = cv2.VideoCapture(str(clip))
-    out, i = [], 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if i % every == 0:
-            out.append(np.asarray(frame, dtype=np.uint8))
-        i += 1
-    cap.release()
-    return out
 
 
 def letterbox(frames: list[Frame], imgsz: int) -> F32:
