@@ -27,30 +27,34 @@ LARGE_DETECT = "models/large-crowd-detect-640.onnx"
 LARGE_THRESHOLDS = (0.25, 0.7)  # confidence, overlap: what people set for crowds (issue 18)
 
 
-def crowd_files(folder: Path | None = None) -> tuple[Path, Path, Path]:
-    """(segment model, detect model, clip) of the crowd benchmark under ``folder``."""
+def _case_files(folder: Path | None, names: tuple[str, str, str], what: str, make: str) -> tuple[Path, Path, Path]:
+    """(segment model, detect model, clip) under ``folder``, or one error naming what is missing."""
     root = folder or BENCH_DIR
-    paths = (root / CROWD_SEGMENT, root / CROWD_DETECT, root / CROWD_CLIP)
+    paths = (root / names[0], root / names[1], root / names[2])
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise EdgeError(
-            f"crowd benchmark files missing ({', '.join(missing)}); make them with:"
-            " pip install -e '.[tools]' && python tools/make_crowd_benchmark.py"
-        )
+        raise EdgeError(f"{what} files missing ({', '.join(missing)}); make them with: {make}")
     return paths
+
+
+def crowd_files(folder: Path | None = None) -> tuple[Path, Path, Path]:
+    """(segment model, detect model, clip) of the crowd benchmark under ``folder``."""
+    return _case_files(
+        folder,
+        (CROWD_SEGMENT, CROWD_DETECT, CROWD_CLIP),
+        "crowd benchmark",
+        "pip install -e '.[tools]' && python tools/make_crowd_benchmark.py",
+    )
 
 
 def large_crowd_files(folder: Path | None = None) -> tuple[Path, Path, Path]:
     """(segment model, detect model, clip) of the large-object crowd case under ``folder``."""
-    root = folder or BENCH_DIR
-    paths = (root / LARGE_SEGMENT, root / LARGE_DETECT, root / LARGE_CLIP)
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise EdgeError(
-            f"large-object crowd files missing ({', '.join(missing)}); make them with:"
-            " python tools/make_large_crowd.py (about two minutes, no torch needed)"
-        )
-    return paths
+    return _case_files(
+        folder,
+        (LARGE_SEGMENT, LARGE_DETECT, LARGE_CLIP),
+        "large-object crowd",
+        "python tools/make_large_crowd.py (about two minutes, no torch needed)",
+    )
 
 
 def case_thresholds(args: argparse.Namespace) -> tuple[float | None, float | None]:
