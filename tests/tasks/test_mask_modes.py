@@ -165,6 +165,8 @@ def test_documents_match_the_expected_ones(models: dict[str, Model], key: str) -
             if fmt == "polygon":
                 gp, wp = g.pop("points"), w.pop("points")
                 np.testing.assert_allclose([[q["x"], q["y"]] for q in gp], [[q["x"], q["y"]] for q in wp], atol=1e-6)
+            # The score is the model's float32 output: ONNX Runtime releases differ in its last bits.
+            np.testing.assert_allclose(g.pop("confidence"), w.pop("confidence"), rtol=1e-5)
             assert g == w, name
 
 
