@@ -40,7 +40,7 @@ from edge.errors import EdgeError
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
-from edge.tasks.masks import _content_cells, mask_crops_from_protos
+from edge.tasks.masks import content_cells, mask_crops_from_protos
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from edge.tasks.rle import counts_from_bounds_many
@@ -159,9 +159,9 @@ def decode_masks(
     return FrameCrops(grid), grid
 
 
-def grid_size(geometry: Geometry, content_cells: tuple[int, int], mode: str, factor: float) -> tuple[int, int]:
+def grid_size(geometry: Geometry, content: tuple[int, int], mode: str, factor: float) -> tuple[int, int]:
     """(grid_w, grid_h): the prototype cells over the content for ``fast``, a blend for ``tradeoff``."""
-    cw, ch = content_cells
+    cw, ch = content
     if mode == "fast" or factor == 0.0:
         return cw, ch
     if mode != "tradeoff":
@@ -184,7 +184,7 @@ def grid_masks_from_protos(
     boxes in frame pixels."""
     W, H = geometry.src_w, geometry.src_h
     _, ph, pw = protos.shape
-    cx0, cy0, cx1, cy1 = _content_cells(geometry, ph, pw, style)
+    cx0, cy0, cx1, cy1 = content_cells(geometry, ph, pw, style)
     gw, gh = grid_size(geometry, (cx1 - cx0, cy1 - cy0), mode, factor)
     n = len(coeffs)
     if n == 0:

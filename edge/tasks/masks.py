@@ -24,9 +24,10 @@ from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.resample import AxisTaps, Scratch, interpolate_above, linear_taps
+from edge.tasks.window_resize import AlignedAxis, Window, plan_axis, window_above
 
 
-def _content_cells(geometry: Geometry, ph: int, pw: int, style: MaskStyle) -> tuple[int, int, int, int]:
+def content_cells(geometry: Geometry, ph: int, pw: int, style: MaskStyle) -> tuple[int, int, int, int]:
     """The (x0, y0, x1, y1) prototype cells that cover image content, not letterbox bars."""
     x0, y0, x1, y1 = geometry.content_window()
     sx, sy = pw / geometry.net_w, ph / geometry.net_h
@@ -57,13 +58,18 @@ def mask_crops_from_protos(
     if n == 0:
         return MaskCrops.empty(W, H)
     _, ph, pw = protos.shape
-    cx0, cy0, cx1, cy1 = _content_cells(geometry, ph, pw, style)
+    cx0, cy0, cx1, cy1 = content_cells(geometry, ph, pw, style)
     content = np.asarray(protos, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
     rows, cols = linear_taps(cy1 - cy0, H), linear_taps(cx1 - cx0, W)
     coeffs32 = np.asarray(coeffs, dtype=np.float32)
+    ay, ax = plan_axis(cy1 - cy0, H, rows), plan_axis(cx1 - cx0, W, cols)
     if style is MaskStyle.ROBOFLOW:
         cells = _proto_boxes(xyxy_net, geometry, ph, pw, (cx0, cy0, cx1, cy1))
+        if ay is not None and ax is not None:
+            return _roboflow_crops_aligned(coeffs32, content, cells, ay, ax, W, H)
         return _roboflow_crops(coeffs32, content, cells, rows, cols, W, H)
+    if ay is not None and ax is not None:
+        return _ultralytics_crops_aligned(coeffs32, content, xyxy, ay, ax, W, H)
     return _ultralytics_crops(coeffs32, content, xyxy, rows, cols, W, H)
 
 
@@ -79,6 +85,53 @@ def _logits(
     return logits, rows.shifted(r0), cols.shifted(c0)
 
 
+def _box_windows(xyxy: npt.NDArray[np.floating], W: int, H: int) -> npt.NDArray[np.int64]:
+    """Pixel (c, r) is inside box (x0, y0, x1, y1) when ceil(x0) <= c < ceil(x1)."""
+    win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
+    win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
+    return win
+
+
+def _row_major(content: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The prototypes as (M, h * w): a block of whole rows is then a plain column slice, and
+    an instance's logits over it one vector-matrix product with no copy of the window first
+    (the same product, so the same float sums, as over the window alone)."""
+    return np.ascontiguousarray(content).reshape(len(content), -1)
+
+
+def _band(
+    coeff: npt.NDArray[np.float32], flat: npt.NDArray[np.float32], w: int, rows: slice, cols: slice
+) -> npt.NDArray[np.float32]:
+    """One instance's logits over prototype cells ``rows`` x ``cols`` of a ``w``-wide map."""
+    start, stop = rows.start, rows.stop
+    out: npt.NDArray[np.float32] = (coeff @ flat[:, start * w : stop * w]).reshape(stop - start, w)[:, cols]
+    return out
+
+
+def _ultralytics_crops_aligned(
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    xyxy: npt.NDArray[np.floating],
+    ay: AlignedAxis,
+    ax: AlignedAxis,
+    W: int,
+    H: int,
+) -> MaskCrops:
+    """As :func:`_ultralytics_crops`, each box's logits resized by ``cv2.resize`` over an
+    aligned window of cells (:mod:`edge.tasks.window_resize`)."""
+    win = _box_windows(xyxy, W, H)
+    flat, cw = _row_major(content), content.shape[2]
+    crops: list[npt.NDArray[np.bool_]] = []
+    for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+            continue
+        (r0, r1), (c0, c1) = ay.cells(y0, y1), ax.cells(x0, x1)
+        logits = _band(coeffs[i], flat, cw, slice(r0, r1), slice(c0, c1))
+        crops.append(window_above(logits, ay, ax, Window(y0, y1, x0, x1, r0, c0), 0.0))
+    return MaskCrops(win, tuple(crops), W, H)
+
+
 def _ultralytics_crops(
     coeffs: npt.NDArray[np.float32],
     content: npt.NDArray[np.float32],
@@ -88,9 +141,7 @@ def _ultralytics_crops(
     W: int,
     H: int,
 ) -> MaskCrops:
-    # Pixel (c, r) is inside box (x0, y0, x1, y1) when ceil(x0) <= c < ceil(x1).
-    win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
-    win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
+    win = _box_windows(xyxy, W, H)
     crops: list[npt.NDArray[np.bool_]] = []
     scratch = Scratch()  # one frame's instances share the float work areas
     for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
@@ -149,4 +200,35 @@ def _roboflow_crops(
         ys, xs = slice(max(ay - r0, 0), max(by - r0, 0)), slice(max(ax - c0, 0), max(bx - c0, 0))
         probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits[ys, xs]))
         crops.append(interpolate_above(probs, rs, cs, 0.5, scratch))
+    return MaskCrops(windows, tuple(crops), W, H)
+
+
+def _roboflow_crops_aligned(
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    cells: npt.NDArray[np.int64],
+    ay: AlignedAxis,
+    ax: AlignedAxis,
+    W: int,
+    H: int,
+) -> MaskCrops:
+    """As :func:`_roboflow_crops`, each box's probabilities resized by ``cv2.resize`` over an
+    aligned window of cells (:mod:`edge.tasks.window_resize`)."""
+    windows = np.zeros((len(coeffs), 4), dtype=np.int64)
+    crops: list[npt.NDArray[np.bool_]] = []
+    flat, cw = _row_major(content), content.shape[2]
+    for i, (bx0, by0, bx1, by1) in enumerate(cells.tolist()):
+        x0, x1 = _reach(ax.taps, bx0, bx1)
+        y0, y1 = _reach(ay.taps, by0, by1)
+        windows[i] = (x0, y0, x1, y1)
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+            continue
+        (r0, r1), (c0, c1) = ay.cells(y0, y1), ax.cells(x0, x1)
+        probs = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)  # zero outside the box's cells
+        ys = slice(max(by0 - r0, 0), max(min(by1, r1) - r0, 0))
+        xs = slice(max(bx0 - c0, 0), max(min(bx1, c1) - c0, 0))
+        logits = _band(coeffs[i], flat, cw, slice(r0 + ys.start, r0 + ys.stop), slice(c0 + xs.start, c0 + xs.stop))
+        probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))
+        crops.append(window_above(probs, ay, ax, Window(y0, y1, x0, x1, r0, c0), 0.5))
     return MaskCrops(windows, tuple(crops), W, H)
