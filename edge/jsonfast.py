@@ -5,7 +5,8 @@ as long on it as the inference did (issue 18), orjson a fraction of that. The ou
 compact form ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` writes, in UTF-8, with
 two differences in float spelling that parse to the same numbers: exponents without a
 leading zero (``1e-7``, not ``1e-07``) and the shortest repr orjson picks. ``275.0`` stays
-``275.0``.
+``275.0``. An outline's :class:`~edge.tasks.points.Points` are written from their array, as
+the same bytes their dicts would give.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 from typing import Any
 
 import orjson
+
+from edge.tasks.points import Points
 
 # int keys become strings as json.dumps makes them; everything else is orjson's default.
 _OPTIONS = orjson.OPT_NON_STR_KEYS
@@ -24,7 +27,21 @@ def dumps_bytes(obj: Any, allow_nan: bool = False) -> bytes:
     raises ValueError (JSON cannot carry them); orjson itself would write ``null``, so a
     document whose output holds a ``null`` is checked again by the standard encoder, which
     raises where one came from a float. With ``allow_nan=True`` they are written as ``null``."""
-    data = orjson.dumps(obj, option=_OPTIONS)
+    data = orjson.dumps(obj, default=_fragment, option=_OPTIONS)
     if not allow_nan and b"null" in data:
-        json.dumps(obj, allow_nan=False)  # raises ValueError on a non-finite float; the rare slow path
+        # raises ValueError on a non-finite float; the rare slow path
+        json.dumps(obj, allow_nan=False, default=_as_list)
     return data
+
+
+def _fragment(value: Any) -> orjson.Fragment:
+    """An outline's points, written from its array (:mod:`edge.tasks.points`)."""
+    if isinstance(value, Points):
+        return orjson.Fragment(value.json())
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def _as_list(value: Any) -> list[dict[str, float]]:
+    if isinstance(value, Points):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -55,7 +55,9 @@ def assert_v1_valid(doc: dict, task: str, multi_label: bool = False) -> None:
 
     import jsonschema
 
+    from edge.jsonfast import dumps_bytes
     from edge.tasks.schema import schema_for
 
-    jsonschema.validate(doc, schema_for(task, multi_label))
-    assert "null" not in json.dumps(doc), "a missing value must be an absent key, never null"
+    wire = json.loads(dumps_bytes(doc, allow_nan=True))  # what is sent: Points as their dicts
+    jsonschema.validate(wire, schema_for(task, multi_label))
+    assert "null" not in json.dumps(wire), "a missing value must be an absent key, never null"

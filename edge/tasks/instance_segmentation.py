@@ -16,6 +16,7 @@ from edge.tasks.detection import Detections, select
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.mask_modes import GridMasks, decode_masks
 from edge.tasks.params import InferenceParams, MaskFormat
+from edge.tasks.points import Points
 from edge.tasks.rle import add_rle, crop_counts, crops_from_v1
 from edge.tasks.v1 import ImageSize, envelope
 
@@ -65,7 +66,7 @@ class InstanceSegmentation(Detections):
             add_rle(items, runs, self.image.width, self.image.height)
         else:
             for item, poly in zip(items, self.polygons()):
-                item["points"] = _points(poly)
+                item["points"] = Points(poly)  # JSON from the array; dicts only if read
                 item["mask_format"] = "polygon"
         doc["predictions"] = items
         return doc
@@ -106,9 +107,3 @@ def decode_instance_segmentation(
         grid=grid,
         mask_format=params.response_mask_format,
     )
-
-
-def _points(poly: npt.NDArray[np.float64]) -> list[dict[str, float]]:
-    """The v1 ``points`` of one outline. Two column lists zipped make no per-vertex [x, y]
-    list, as ``poly.tolist()`` does: about 30% less time on a crowded frame's outlines."""
-    return [{"x": x, "y": y} for x, y in zip(poly[:, 0].tolist(), poly[:, 1].tolist())]
