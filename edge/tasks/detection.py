@@ -13,7 +13,7 @@ from edge.errors import EdgeError
 from edge.preprocess import Geometry
 from edge.tasks.boxes import cxcywh_to_xyxy, nms
 from edge.tasks.params import InferenceParams
-from edge.tasks.v1 import ImageSize, box_fields, boxes_from_v1, class_names_from_v1, envelope, new_id
+from edge.tasks.v1 import ImageSize, box_fields, boxes_from_v1, class_names_from_v1, envelope, new_id, new_ids
 
 
 def _check(name: str, arr: npt.NDArray[np.generic], ndim: int, n: int, tail: tuple[int, ...] = ()) -> None:
@@ -45,7 +45,7 @@ class Detections:
         if n and (self.class_id.min() < 0 or self.class_id.max() >= len(self.class_names)):
             raise EdgeError(f"class_id must index the {len(self.class_names)} class names, got {self.class_id.max()}")
         if not self.detection_id:
-            object.__setattr__(self, "detection_id", tuple(new_id() for _ in range(n)))
+            object.__setattr__(self, "detection_id", new_ids(n))
         elif len(self.detection_id) != n:
             raise EdgeError(f"detection_id must have {n} entries, got {len(self.detection_id)}")
 

@@ -16,7 +16,7 @@ from edge.tasks.detection import Detections, select
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.mask_modes import GridMasks, decode_masks
 from edge.tasks.params import InferenceParams, MaskFormat
-from edge.tasks.points import Points
+from edge.tasks.points import frame_points
 from edge.tasks.rle import add_rle, crop_counts, crops_from_v1
 from edge.tasks.v1 import ImageSize, envelope
 
@@ -65,8 +65,8 @@ class InstanceSegmentation(Detections):
             runs = self.grid.rle_counts() if self.grid is not None else crop_counts(self.mask_crops)
             add_rle(items, runs, self.image.width, self.image.height)
         else:
-            for item, poly in zip(items, self.polygons()):
-                item["points"] = Points(poly)  # JSON from the array; dicts only if read
+            for item, points in zip(items, frame_points(self.polygons())):
+                item["points"] = points  # JSON from the array; dicts only if read
                 item["mask_format"] = "polygon"
         doc["predictions"] = items
         return doc

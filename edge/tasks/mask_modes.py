@@ -40,7 +40,7 @@ from edge.errors import EdgeError
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
-from edge.tasks.masks import content_cells, mask_crops_from_protos
+from edge.tasks.masks import band, content_cells, mask_crops_from_protos, row_major
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from edge.tasks.rle import counts_from_bounds_many
@@ -190,6 +190,7 @@ def grid_masks_from_protos(
     if n == 0:
         return GridMasks(MaskCrops.empty(gw, gh), W, H)
     content = np.asarray(protos, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
+    flat, cw = row_major(content), cx1 - cx0
     resized = (gw, gh) != (cx1 - cx0, cy1 - cy0)
     rows, cols = linear_taps(cy1 - cy0, gh), linear_taps(cx1 - cx0, gw)
     # Cell (c, r) is inside the box when ceil(x0) <= c < ceil(x1), the box scaled to cells.
@@ -202,22 +203,24 @@ def grid_masks_from_protos(
         if x1 <= x0 or y1 <= y0:
             crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
         elif not resized:
-            window = content[:, y0:y1, x0:x1]
-            logits = (coeffs32[i] @ window.reshape(len(window), -1)).reshape(y1 - y0, x1 - x0)
-            crops.append(logits > 0.0)
+            crops.append(band(coeffs32[i], flat, cw, slice(y0, y1), slice(x0, x1)) > 0.0)
         else:
-            crops.append(_resized_crop(coeffs32[i], content, rows.window(y0, y1), cols.window(x0, x1), style))
+            crops.append(_resized_crop(coeffs32[i], flat, cw, rows.window(y0, y1), cols.window(x0, x1), style))
     return GridMasks(MaskCrops(win, tuple(crops), gw, gh), W, H)
 
 
 def _resized_crop(
-    coeff: npt.NDArray[np.float32], content: npt.NDArray[np.float32], rows: AxisTaps, cols: AxisTaps, style: MaskStyle
+    coeff: npt.NDArray[np.float32],
+    flat: npt.NDArray[np.float32],
+    cw: int,
+    rows: AxisTaps,
+    cols: AxisTaps,
+    style: MaskStyle,
 ) -> npt.NDArray[np.bool_]:
     """One instance's mask over its window of the resized grid, from the cells it reads."""
     r0, r1 = rows.source_span()
     c0, c1 = cols.source_span()
-    window = content[:, r0:r1, c0:c1]
-    logits = (coeff @ window.reshape(len(window), -1)).reshape(r1 - r0, c1 - c0)
+    logits = band(coeff, flat, cw, slice(r0, r1), slice(c0, c1))
     rs, cs = rows.shifted(r0), cols.shifted(c0)
     if style is MaskStyle.ROBOFLOW:  # Roboflow resizes the sigmoid, then keeps > 0.5
         probs = (np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))).astype(np.float32)

@@ -92,14 +92,14 @@ def _box_windows(xyxy: npt.NDArray[np.floating], W: int, H: int) -> npt.NDArray[
     return win
 
 
-def _row_major(content: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def row_major(content: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """The prototypes as (M, h * w): a block of whole rows is then a plain column slice, and
     an instance's logits over it one vector-matrix product with no copy of the window first
     (the same product, so the same float sums, as over the window alone)."""
     return np.ascontiguousarray(content).reshape(len(content), -1)
 
 
-def _band(
+def band(
     coeff: npt.NDArray[np.float32], flat: npt.NDArray[np.float32], w: int, rows: slice, cols: slice
 ) -> npt.NDArray[np.float32]:
     """One instance's logits over prototype cells ``rows`` x ``cols`` of a ``w``-wide map."""
@@ -120,14 +120,14 @@ def _ultralytics_crops_aligned(
     """As :func:`_ultralytics_crops`, each box's logits resized by ``cv2.resize`` over an
     aligned window of cells (:mod:`edge.tasks.window_resize`)."""
     win = _box_windows(xyxy, W, H)
-    flat, cw = _row_major(content), content.shape[2]
+    flat, cw = row_major(content), content.shape[2]
     crops: list[npt.NDArray[np.bool_]] = []
     for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
         if x1 <= x0 or y1 <= y0:
             crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
             continue
         (r0, r1), (c0, c1) = ay.cells(y0, y1), ax.cells(x0, x1)
-        logits = _band(coeffs[i], flat, cw, slice(r0, r1), slice(c0, c1))
+        logits = band(coeffs[i], flat, cw, slice(r0, r1), slice(c0, c1))
         crops.append(window_above(logits, ay, ax, Window(y0, y1, x0, x1, r0, c0), 0.0))
     return MaskCrops(win, tuple(crops), W, H)
 
@@ -216,7 +216,7 @@ def _roboflow_crops_aligned(
     aligned window of cells (:mod:`edge.tasks.window_resize`)."""
     windows = np.zeros((len(coeffs), 4), dtype=np.int64)
     crops: list[npt.NDArray[np.bool_]] = []
-    flat, cw = _row_major(content), content.shape[2]
+    flat, cw = row_major(content), content.shape[2]
     for i, (bx0, by0, bx1, by1) in enumerate(cells.tolist()):
         x0, x1 = _reach(ax.taps, bx0, bx1)
         y0, y1 = _reach(ay.taps, by0, by1)
@@ -228,7 +228,7 @@ def _roboflow_crops_aligned(
         probs = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)  # zero outside the box's cells
         ys = slice(max(by0 - r0, 0), max(min(by1, r1) - r0, 0))
         xs = slice(max(bx0 - c0, 0), max(min(bx1, c1) - c0, 0))
-        logits = _band(coeffs[i], flat, cw, slice(r0 + ys.start, r0 + ys.stop), slice(c0 + xs.start, c0 + xs.stop))
+        logits = band(coeffs[i], flat, cw, slice(r0 + ys.start, r0 + ys.stop), slice(c0 + xs.start, c0 + xs.stop))
         probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))
         crops.append(window_above(probs, ay, ax, Window(y0, y1, x0, x1, r0, c0), 0.5))
     return MaskCrops(windows, tuple(crops), W, H)

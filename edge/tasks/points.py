@@ -7,9 +7,9 @@ prediction's ``points`` is a :class:`Points`: a read-only sequence of those dict
 if someone reads it (a test, the picture renderer, a user's hook), and encoded by
 :mod:`edge.jsonfast` straight from the array, as the same bytes orjson writes for the dicts.
 
-Vertices on whole pixels (every ``accurate`` outline, and the coarser modes' after
-:func:`edge.tasks.mask_modes.grid_outlines` places them on pixels) are written from a table
-of the numbers' spellings, one lookup per coordinate; any other outline goes through the dicts.
+Vertices on whole pixels (every ``accurate`` outline) are written from a table of the numbers'
+spellings, one lookup per coordinate; any other outline goes through the dicts. The JSON and
+the dicts are made once and kept: the array must not change after the Points are made.
 """
 
 from __future__ import annotations
@@ -53,17 +53,34 @@ _MAX_TABLE = 1 << 16
 
 def points_json(xy: npt.NDArray[np.float64]) -> bytes:
     """The JSON of ``[{"x": x, "y": y}, ...]`` for the (k, 2) vertices, as orjson writes it."""
-    if not len(xy):
-        return b"[]"
-    whole = xy.astype(np.int64)
-    if whole.min() >= 0 and whole.max() < _MAX_TABLE and np.array_equal(whole, xy):
-        xs, ys = _SPELLINGS.upto(int(whole.max()))
-        parts = np.empty(2 * len(whole), dtype=object)
-        parts[0::2] = xs[whole[:, 0]]
-        parts[1::2] = ys[whole[:, 1]]
-        body = b"".join(parts.tolist())
-        return b"[" + body[:-1] + b"]"  # the last vertex's trailing comma
-    return orjson.dumps(_dicts(xy))
+    return outlines_json([xy])[0]
+
+
+def outlines_json(outlines: Sequence[npt.NDArray[np.float64]]) -> list[bytes]:
+    """:func:`points_json` of each outline; a frame's outlines on whole pixels in one pass."""
+    lens = [len(xy) for xy in outlines]
+    if not any(lens):
+        return [b"[]" for _ in outlines]
+    every = np.concatenate([xy for xy in outlines if len(xy)])
+    with np.errstate(invalid="ignore"):  # NaN and infinity are not whole: the dicts' path says so
+        whole = every.astype(np.int64)
+    if not (whole.min() >= 0 and whole.max() < _MAX_TABLE and np.array_equal(whole, every)):
+        return [orjson.dumps(_dicts(xy)) for xy in outlines]
+    xs, ys = _SPELLINGS.upto(int(whole.max()))
+    parts = np.empty(2 * len(whole), dtype=object)
+    parts[0::2] = xs[whole[:, 0]]
+    parts[1::2] = ys[whole[:, 1]]
+    spelled = parts.tolist()
+    out: list[bytes] = []
+    at = 0
+    for k in lens:
+        if not k:
+            out.append(b"[]")
+            continue
+        body = b"".join(spelled[2 * at : 2 * (at + k)])
+        out.append(b"[" + body[:-1] + b"]")  # the last vertex's trailing comma
+        at += k
+    return out
 
 
 def _dicts(xy: npt.NDArray[np.float64]) -> list[dict[str, float]]:
@@ -75,20 +92,26 @@ class Points(Sequence[dict[str, float]]):
     """One outline's v1 points: reads as a sequence of ``{"x", "y"}`` dicts, equal to a list of
     the same dicts, and encoded by :func:`edge.jsonfast.dumps_bytes` from the array."""
 
-    __slots__ = ("_dicts", "_json", "xy")
+    __slots__ = ("_batch", "_dicts", "_json", "xy")
 
-    def __init__(self, xy: npt.NDArray[np.floating]) -> None:
+    def __init__(self, xy: npt.NDArray[np.floating], batch: _Batch | None = None) -> None:
         arr = np.asarray(xy, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != 2:
             raise EdgeError(f"points must be a (k, 2) array of x, y, got shape {arr.shape}")
-        arr.flags.writeable = False  # the cached JSON and dicts must stay true to it
+        arr = arr.view()  # read-only here; the caller's own array keeps its flags
+        arr.flags.writeable = False
         self.xy = arr
         self._dicts: list[dict[str, float]] | None = None
         self._json: bytes | None = None
+        self._batch = batch
 
     def json(self) -> bytes:
         if self._json is None:
-            self._json = points_json(self.xy)
+            if self._batch is not None:
+                self._batch.encode()  # sets every member's _json, this one's included
+            else:
+                self._json = points_json(self.xy)
+        assert self._json is not None
         return self._json
 
     def _list(self) -> list[dict[str, float]]:
@@ -122,6 +145,27 @@ class Points(Sequence[dict[str, float]]):
 
     def __repr__(self) -> str:
         return f"Points({len(self.xy)} vertices)"
+
+
+class _Batch:
+    """A frame's outlines, encoded together the first time one of them is."""
+
+    def __init__(self) -> None:
+        self.members: list[Points] = []
+        self._lock = threading.Lock()  # a result can be encoded by two sinks at once
+
+    def encode(self) -> None:
+        with self._lock:
+            if self.members and self.members[0]._json is None:
+                for member, data in zip(self.members, outlines_json([m.xy for m in self.members])):
+                    member._json = data
+
+
+def frame_points(outlines: Sequence[npt.NDArray[np.floating]]) -> list[Points]:
+    """One :class:`Points` per outline, sharing one encoding pass for the frame."""
+    batch = _Batch()
+    batch.members = [Points(xy, batch) for xy in outlines]
+    return batch.members
 
 
 def plain(value: Any) -> Any:

@@ -18,8 +18,8 @@ a 640 model meets on common cameras (1280x720 and 640x480: 8 and 4 pixels per ce
 "Nearly": the whole map's positions are float32, rounded at their own magnitude, and the
 window's at theirs, and OpenCV may fuse a multiply-add. A value moves by at most a few of the
 largest position's ulps times the values' size (:func:`_tolerance`), so only a pixel that close
-to the threshold can come out differently; :func:`window_above` finds those few (one SIMD
-``inRange``) and recomputes them with the whole map's own taps, so the mask is the one the
+to the threshold can come out differently; :func:`window_above` finds those few (two
+comparisons) and recomputes them with the whole map's own taps, so the mask is the one the
 numpy taps give, bit for bit.
 """
 
@@ -65,6 +65,11 @@ class AlignedAxis:
         s1 = min(self.src, -(-last // self.q) * self.q)
         return s0, s1
 
+    @property
+    def exact(self) -> bool:
+        """Whether every output pixel's source position is exact in float32 (p a power of two)."""
+        return self.p & (self.p - 1) == 0
+
     def pixels(self, s0: int, s1: int) -> tuple[int, int]:
         """The output pixels [o0, o1) that source cells [s0, s1) (multiples of q) resize to."""
         return s0 * self.p // self.q, s1 * self.p // self.q
@@ -91,13 +96,18 @@ class Window:
 
 
 def _tolerance(ay: AlignedAxis, ax: AlignedAxis, values: npt.NDArray[np.float32]) -> float:
-    """How far a window resize's value can be from the whole map's: each position is rounded
-    to half an ulp of the largest position (both sides: one ulp in a weight), a weight moves a
-    blend by at most twice the largest value, two passes, plus the products' and sums' own
-    rounding; four times that, to be safe."""
+    """How far a window resize's value can be from the whole map's. Where both axes have a
+    power-of-two ``p`` every position is exact in float32 on both sides, and only OpenCV's
+    arithmetic differs (a fused multiply-add, the order of a sum): a few float32 ulps of the
+    values' size (2.1e-7 of it seen on the large crowd). Otherwise each position is rounded to
+    half an ulp of the largest one (both sides: one ulp in a weight), which moves a blend by at
+    most twice the largest value, in each of two passes. Four times the bound, to be safe."""
+    size = float(cv2.norm(values, cv2.NORM_INF)) if values.size else 0.0
+    rounding = 16 * 2.0**-24
+    if ay.exact and ax.exact:
+        return 4.0 * size * rounding
     ulp = 2.0 ** (max(ay.src, ax.src).bit_length() - 23)
-    size = float(np.abs(values).max()) if values.size else 0.0
-    return 4.0 * size * (2 * 2 * (ulp + 2.0**-24) + 8 * 2.0**-24)
+    return 4.0 * size * (2 * 2 * (ulp + 2.0**-24) + rounding)
 
 
 def window_above(
@@ -107,12 +117,15 @@ def window_above(
     cells :meth:`AlignedAxis.cells` gave for it (starting at ``w.r0, w.c0``)."""
     (oy, oy1), (ox, ox1) = ay.pixels(w.r0, w.r0 + values.shape[0]), ax.pixels(w.c0, w.c0 + values.shape[1])
     resized = cv2.resize(values, (ox1 - ox, oy1 - oy), interpolation=cv2.INTER_LINEAR)
-    view = resized[w.y0 - oy : w.y1 - oy, w.x0 - ox : w.x1 - ox]
-    out: npt.NDArray[np.bool_] = view > np.float32(threshold)
     tol = _tolerance(ay, ax, values)
-    close = cv2.inRange(view, threshold - tol, threshold + tol)
-    if cv2.countNonZero(close):
-        ys, xs = np.nonzero(close)
+    # Compared whole (contiguous: twice as fast as through the window's strides), then cut.
+    above, below = resized > np.float32(threshold + tol), resized > np.float32(threshold - tol)
+    cut = (slice(w.y0 - oy, w.y1 - oy), slice(w.x0 - ox, w.x1 - ox))
+    out: npt.NDArray[np.bool_] = np.ascontiguousarray(above[cut])
+    np.not_equal(above, below, out=below)  # in place: the pixels too close to call
+    close = below[cut]
+    if close.any():
+        ys, xs = np.divmod(np.flatnonzero(close), close.shape[1])
         out[ys, xs] = _exact_above(values, ay.taps, ax.taps, ys + w.y0, xs + w.x0, w, threshold)
     return out
 
