@@ -19,7 +19,10 @@ from its own checkout and times, per frame, on one thread (CPU time of that thre
 Inference runs once per frame before the timing, outside it. Each side also hashes its
 masks and outlines so the report says whether they are the same bits. The figures printed
 are medians over rounds of the per-round mean per frame; ``after / before`` is the median of
-the per-round ratios.
+the per-round ratios. ``--modes`` (default ``fast`` and ``tradeoff 0.5``) also times this
+checkout's coarser mask decode modes on the same frames, against before's accurate total, with
+each instance's IoU against this checkout's accurate mask: its mask (what RLE carries) and its
+polygon's fill (what a polygon carries).
 """
 
 from __future__ import annotations
@@ -64,7 +67,15 @@ except ImportError:
     pass
 
 model_path, clip, frames = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mode = sys.argv[6] if len(sys.argv) > 6 else "accurate"
 params = InferenceParams(confidence=float(sys.argv[4]), overlap=float(sys.argv[5]))
+if mode != "accurate":  # only this checkout has the other modes
+    name, _, factor = mode.partition(" ")
+    accurate = params
+    params = InferenceParams(
+        confidence=params.confidence, overlap=params.overlap, mask_decode_mode=name,
+        tradeoff_factor=float(factor or 0.0),
+    )
 model = Model.open(model_path)
 names = [o.name for o in model.backend.outputs]
 cap = cv2.VideoCapture(clip)
@@ -80,6 +91,7 @@ model.close()
 cpu = time.thread_time
 tot = dict.fromkeys(("masks", "to_v1", "polygons", "json"), 0.0)
 digest, size, count = hashlib.sha256(), 0, 0
+mask_ious, fill_ious = [], []
 for outputs, geoms in batches:
     t0 = cpu()
     result = decode_batch(model.spec, outputs, geoms, params, names)[0]
@@ -90,7 +102,8 @@ for outputs, geoms in batches:
     t3 = cpu()
     again = decode_batch(model.spec, outputs, geoms, params, names)[0]
     t4 = cpu()
-    outlines = again.mask_crops.polygons()
+    # a coarser mode traces on its grid (result.polygons()); accurate on its crops, as before
+    outlines = again.polygons() if getattr(again, "grid", None) is not None else again.mask_crops.polygons()
     t5 = cpu()
     tot["masks"] += t1 - t0
     tot["to_v1"] += t2 - t1
@@ -102,18 +115,34 @@ for outputs, geoms in batches:
         digest.update(np.ascontiguousarray(p, dtype=np.float64).tobytes())
     size += len(data)
     count += len(result.confidence)
+    if mode != "accurate":
+        ref = decode_batch(model.spec, outputs, geoms, accurate, names)[0].mask_crops
+        fill = edge.tasks.mask_crops.MaskCrops.from_polygons(outlines, ref.width, ref.height)
+        for other, into in ((again.mask_crops, mask_ious), (fill, fill_ious)):
+            for wa, ca, wb, cb in zip(ref.windows.tolist(), ref.crops, other.windows.tolist(), other.crops):
+                x0, y0 = min(wa[0], wb[0]), min(wa[1], wb[1])
+                x1, y1 = max(wa[2], wb[2]), max(wa[3], wb[3])
+                a = np.zeros((y1 - y0, x1 - x0), bool)
+                b = np.zeros_like(a)
+                a[wa[1] - y0 : wa[3] - y0, wa[0] - x0 : wa[2] - x0] = ca
+                b[wb[1] - y0 : wb[3] - y0, wb[0] - x0 : wb[2] - x0] = cb
+                union = int((a | b).sum())
+                into.append(int((a & b).sum()) / union if union else 1.0)
 n = max(1, len(batches))
 ms = {k: v / n * 1000 for k, v in tot.items()}
 ms["v1"] = max(0.0, ms["to_v1"] - ms["polygons"])
 out = {"ms": ms, "bytes": size / n, "instances": count / n, "frames": len(batches), "digest": digest.hexdigest()}
+if mask_ious:
+    q = lambda v: [float(np.percentile(v, 5)), float(np.median(v))]
+    out["iou"] = {"mask": q(mask_ious), "fill": q(fill_ious)}
 print(json.dumps(out))
 """
 
 
-def _child(checkout: Path, script: Path, args: argparse.Namespace) -> dict[str, object]:
+def _child(checkout: Path, script: Path, args: argparse.Namespace, mode: str = "accurate") -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=str(checkout), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     cmd = [sys.executable, str(script), str(args.model), str(args.clip), str(args.frames)]
-    cmd += [str(args.confidence), str(args.overlap)]
+    cmd += [str(args.confidence), str(args.overlap), mode]
     proc = subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -138,6 +167,12 @@ def main() -> int:
     ap.add_argument("--confidence", type=float, default=0.25)
     ap.add_argument("--overlap", type=float, default=0.7)
     ap.add_argument("--json", help="also write every round's figures to this file")
+    ap.add_argument(
+        "--modes",
+        nargs="*",
+        default=["fast", "tradeoff 0.5"],
+        help="coarser mask decode modes of this checkout to set beside before's accurate (default: fast, tradeoff 0.5)",
+    )
     a = ap.parse_args()
     for p in (Path(a.model), Path(a.clip)):
         if not p.is_file():
@@ -150,7 +185,10 @@ def main() -> int:
             script.write_text(CHILD)
             rounds = []
             for _ in range(max(1, a.rounds)):
-                rounds.append({"before": _child(old, script, a), "after": _child(ROOT, script, a)})
+                r = {"before": _child(old, script, a), "after": _child(ROOT, script, a)}
+                for m in a.modes:
+                    r[m] = _child(ROOT, script, a, m)
+                rounds.append(r)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
     print(_report(rounds, a))
@@ -184,6 +222,16 @@ def _report(rounds: list[dict[str, dict[str, object]]], a: argparse.Namespace) -
     ta = statistics.median(_total(r["after"]) for r in rounds)
     ratio = statistics.median(_total(r["after"]) / _total(r["before"]) for r in rounds)
     lines.append(f"{'total':<10}{tb:>10.2f}{ta:>10.2f}{ratio:>14.2f}   (masks + to_v1 + json; ratio: median of rounds)")
+    for m in a.modes:
+        tm = statistics.median(_total(r[m]) for r in rounds)
+        rm = statistics.median(_total(r[m]) / _total(r["before"]) for r in rounds)
+        iou = rounds[0][m]["iou"]
+        assert isinstance(iou, dict)
+        (mp5, mmed), (fp5, fmed) = iou["mask"], iou["fill"]
+        lines.append(
+            f"{m:<10}{'':>10}{tm:>10.2f}{rm:>14.2f}   (this checkout's {m} against before's accurate;"
+            f" IoU with accurate, p5 / median: mask {mp5:.3f} / {mmed:.3f}, polygon fill {fp5:.3f} / {fmed:.3f})"
+        )
     lines += [
         "",
         f"v1 JSON bytes a frame: before {float(str(b0['bytes'])):.0f}, after {float(str(a0['bytes'])):.0f}",

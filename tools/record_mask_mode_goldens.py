@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.model import Model
+from edge.tasks.points import plain
 from tests.tasks.mask_mode_cases import EXPECTED, ULTRALYTICS, comparable, frames, package_path, params
 from tools.record_inference_models_goldens import write_package
 
@@ -40,7 +41,7 @@ def main() -> None:
                             for name, img in cases
                         }
                         out[key] = docs
-    EXPECTED.write_text(json.dumps(out, separators=(",", ":")) + "\n")
+    EXPECTED.write_text(json.dumps(plain(out), separators=(",", ":")) + "\n")
     print(f"wrote {EXPECTED} ({EXPECTED.stat().st_size // 1024} KB)")
 
 

@@ -290,7 +290,9 @@ def grid_outlines(polys: list[npt.NDArray[np.float64]], sx: float, sy: float) ->
         s = np.flatnonzero(single)
         corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64) * cap
         res[(first[s, None] + np.arange(4)).ravel()] = (P[s, None, :] + corners[None]).reshape(-1, 2)
-    res = (res + 0.5) * [sx, sy] - 0.5
+    # On whole frame pixels, as accurate's vertices are: a cell is 4-8 pixels, so there is no
+    # sub-pixel precision to lose, and whole numbers go to JSON from a table (edge.tasks.points).
+    res = np.rint((res + 0.5) * [sx, sy] - 0.5) + 0.0  # + 0.0: no -0.0
     bounds = np.cumsum(np.add.reduceat(reps, np.cumsum(k) - k))
     for i, chunk in zip(keep.tolist(), np.split(res, bounds[:-1])):
         out[i] = chunk
