@@ -1,16 +1,23 @@
 """Does a device page left open slow inference? Frames/s with and without page viewers, interleaved.
 
     python tools/bench_page_open.py [--viewers 2] [--rounds 4] [--seconds 8] [--size 640x480] [--no-mjpeg]
+                                    [--clients idle|nice|same]
     python tools/bench_page_open.py --per-request [--seconds 3]
 
 ``edge run`` runs in its own process (as on a device) with two streams on looping shapes clips
 read as fast as the model goes (``realtime: false``), so inference frames/s is the CPU-bound
 throughput a page could take from. Phases alternate, closed then open, ``--rounds`` times; an
 open phase has ``--viewers`` pages, each doing on every stream what the page does (latest.jpg at
-360 px then latest.json of that frame, 4 times a second; /api/status every 2 s) plus one MJPEG
-viewer per stream and page. Frames/s is the daemon's own ``inferred`` count over the phase. The
-ratio reported is the median over rounds of open / the mean of the closed phases either side.
-The viewers run in this process, on the same cores: a browser on a phone costs the device less.
+360 px then latest.json of that frame, as often as the server's ``X-Edge-Refresh`` says; /api/status
+every 2 s or twice that interval) plus one MJPEG viewer per stream and page. Frames/s is the
+daemon's own ``inferred`` count over the phase. The ratio reported is the median over rounds of
+open / the mean of the closed phases either side.
+
+The viewers are not the device's cost (a phone's browser runs on the phone), but here they share
+its cores: they run in a separate process at SCHED_IDLE (``--clients idle``, the default: they get
+only CPU the daemon leaves idle), or at nice 19 (``nice``), or at the bench's own priority
+(``same``, how it ran before). The daemon's CPU per inferred frame is reported as well: it counts
+the daemon's process only, whatever the clients' priority.
 ``--per-request`` prints instead the daemon's CPU per request of each route the page uses
 (streams paced to 2 frames/s; the daemon's idle CPU over as long is taken off). Pictures of the
 same frame come from the cache there, so the latest.jpg figure is the request, not an encode.
@@ -53,11 +60,6 @@ def get(port: int, path: str, timeout: float = 10.0) -> tuple[int, dict[str, str
         conn.close()
 
 
-def inferred(port: int) -> int:
-    _, _, body = get(port, "/api/status")
-    return sum(int(s["inferred"]) for s in json.loads(body)["streams"].values())
-
-
 def wait_serving(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -90,22 +92,24 @@ class KeepAlive:
 
 
 def poller(port: int, stop: threading.Event, counts: list[int]) -> None:
-    """One page: each stream's picture and that frame's documents, 4 times a second; status every 2 s."""
+    """One page: each stream's picture and that frame's documents, as often as the server's
+    ``X-Edge-Refresh`` says (250 ms until it says); status every 2 s or twice that interval."""
     conns = {s: KeepAlive(port) for s in STREAMS}
     status_conn = KeepAlive(port)
-    next_status = 0.0
+    next_status, period = 0.0, 0.25
     try:
         while not stop.is_set():
             begun = time.monotonic()
             if begun >= next_status:
                 status_conn.get("/api/status")
-                next_status = begun + 2.0
+                next_status = begun + max(2.0, 2 * period)
             for s, conn in conns.items():
                 status, headers = conn.get(f"/api/streams/{s}/latest.jpg?height=360")
                 if status == 200:
+                    period = min(10.0, max(0.1, int(headers.get("x-edge-refresh", "250")) / 1000))
                     conn.get(f"/api/streams/{s}/latest.json?frame={headers['x-edge-frame']}")
                     counts[0] += 1
-            stop.wait(max(0.0, 0.25 - (time.monotonic() - begun)))
+            stop.wait(max(0.0, period - (time.monotonic() - begun)))
     finally:
         for c in [*conns.values(), status_conn]:
             c.close()
@@ -125,22 +129,17 @@ def mjpeg_viewer(port: int, stream: str, stop: threading.Event, counts: list[int
         conn.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the daemon's process (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def lowest_priority(clients: str) -> None:
+    """This (client) process at SCHED_IDLE, or nice 19, or as it is."""
+    if clients == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    if clients in ("idle", "nice"):
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
 
 
-@dataclass(frozen=True)
-class Phase:
-    fps: float  # inference frames/s
-    cpu_per_frame: float  # the daemon's CPU ms per inferred frame
-    polled: int  # pictures the viewers polled
-    parts: int  # MJPEG parts they received
-
-
-def phase(port: int, pid: int, seconds: float, viewers: int, mjpeg: bool = True) -> Phase:
-    """One phase with ``viewers`` pages open (0: closed), each with an MJPEG viewer per stream."""
+def client_main(port: int, viewers: int, mjpeg: bool, clients: str) -> int:
+    """The viewers of one open phase, in their own process, until stdin closes; prints counts."""
+    lowest_priority(clients)
     stop = threading.Event()
     counts = [0, 0]
     threads = [threading.Thread(target=poller, args=(port, stop, counts), daemon=True) for _ in range(viewers)]
@@ -151,14 +150,57 @@ def phase(port: int, pid: int, seconds: float, viewers: int, mjpeg: bool = True)
     ]
     for t in threads:
         t.start()
-    time.sleep(1.0)  # viewers connected and encoders running before the count starts
-    n0, t0, c0 = inferred(port), time.monotonic(), cpu_seconds(pid)
-    time.sleep(seconds)
-    n1, t1, c1 = inferred(port), time.monotonic(), cpu_seconds(pid)
+    sys.stdin.read()  # the bench closes it at the end of the phase
     stop.set()
     for t in threads:
         t.join(15)
-    return Phase((n1 - n0) / (t1 - t0), (c1 - c0) * 1000 / max(1, n1 - n0), counts[0], counts[1])
+    print(json.dumps({"polled": counts[0], "parts": counts[1]}), flush=True)
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the daemon's process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Phase:
+    fps: float  # inference frames/s
+    cpu_per_frame: float  # the daemon's CPU ms per inferred frame
+    web_cpu: float  # the daemon's web threads' CPU, ms per second (its /api/status "pace")
+    level: str  # the pace the daemon reported at the end of the phase
+    polled: int  # pictures the viewers polled
+    parts: int  # MJPEG parts they received
+
+
+def daemon_status(port: int) -> tuple[int, float, str]:
+    """Frames inferred so far, the web threads' CPU seconds so far, and the pace's level."""
+    _, _, body = get(port, "/api/status")
+    doc = json.loads(body)
+    n = sum(int(s["inferred"]) for s in doc["streams"].values())
+    pace = doc.get("pace", {})
+    return n, float(pace.get("web_cpu_seconds", 0.0)), f"{pace.get('level', '?')} {pace.get('tile_ms', '?')} ms"
+
+
+def phase(port: int, pid: int, seconds: float, viewers: int, mjpeg: bool = True, clients: str = "idle") -> Phase:
+    """One phase with ``viewers`` pages open (0: closed), each with an MJPEG viewer per stream."""
+    client = None
+    if viewers:
+        cmd = [sys.executable, __file__, "--client", str(port), "--viewers", str(viewers), "--clients", clients]
+        client = subprocess.Popen(
+            [*cmd, *([] if mjpeg else ["--no-mjpeg"])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+    time.sleep(1.0)  # viewers connected and encoders running before the count starts
+    (n0, w0, _), t0, c0 = daemon_status(port), time.monotonic(), cpu_seconds(pid)
+    time.sleep(seconds)
+    (n1, w1, level), t1, c1 = daemon_status(port), time.monotonic(), cpu_seconds(pid)
+    counts = {"polled": 0, "parts": 0}
+    if client is not None:
+        out, _ = client.communicate("", timeout=30)
+        counts = json.loads(out.strip().splitlines()[-1])
+    span, frames = t1 - t0, max(1, n1 - n0)
+    return Phase((n1 - n0) / span, (c1 - c0) * 1000 / frames, (w1 - w0) * 1000 / span, level, **counts)
 
 
 def config_text(clips: dict[str, Path], model: Path, port: int, state: Path, paced: bool = False) -> str:
@@ -177,7 +219,16 @@ def main() -> int:
     ap.add_argument("--size", default="640x480", help="clip frame size (default 640x480)")
     ap.add_argument("--no-mjpeg", action="store_true", help="pages poll pictures only (no MJPEG viewers)")
     ap.add_argument("--per-request", action="store_true", help="instead: the daemon's CPU per request of each route")
+    ap.add_argument(
+        "--clients",
+        choices=("idle", "nice", "same"),
+        default="idle",
+        help="the viewers' process: SCHED_IDLE (default), nice 19, or the bench's own priority",
+    )
+    ap.add_argument("--client", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the viewers' process itself
     args = ap.parse_args()
+    if args.client is not None:
+        return client_main(args.client, args.viewers, not args.no_mjpeg, args.clients)
     sys.path.insert(0, str(ROOT))
     from edge.demo.clip import ClipKind, ClipSpec, cached_clip
 
@@ -203,7 +254,7 @@ def main() -> int:
             closed, opened = [], []
             for _ in range(args.rounds):
                 closed.append(phase(port, proc.pid, args.seconds, 0))
-                opened.append(phase(port, proc.pid, args.seconds, args.viewers, not args.no_mjpeg))
+                opened.append(phase(port, proc.pid, args.seconds, args.viewers, not args.no_mjpeg, args.clients))
             closed.append(phase(port, proc.pid, args.seconds, 0))
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -211,7 +262,12 @@ def main() -> int:
     report("inference frames/s", [p.fps for p in closed], [p.fps for p in opened], args.viewers)
     cpu = [p.cpu_per_frame for p in closed], [p.cpu_per_frame for p in opened]
     report("daemon CPU ms per frame", *cpu, args.viewers)
-    print(f"pictures polled {sum(p.polled for p in opened)}, MJPEG parts received {sum(p.parts for p in opened)}")
+    web = ", ".join(f"{p.web_cpu:.1f}" for p in opened)
+    print(f"web threads' CPU ms per second, open: {web} (closed: {max(p.web_cpu for p in closed):.1f} at most)")
+    print(f"pace at the end of each open phase: {', '.join(p.level for p in opened)}")
+    seconds = args.seconds * len(opened)
+    polled, parts = sum(p.polled for p in opened), sum(p.parts for p in opened)
+    print(f"clients ({args.clients}): pictures polled {polled}, MJPEG parts received {parts} (over {seconds:g} s open)")
     return 0
 
 

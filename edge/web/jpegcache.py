@@ -37,11 +37,14 @@ class JpegCache:
         self._last: dict[tuple[str, PictureParams], tuple[LatestFrame, bytes, float]] = {}
         self.encoded = 0  # pictures encoded, for tests and the bench
 
-    def recent(self, stream: str, params: PictureParams) -> tuple[LatestFrame, bytes] | None:
-        """The variant's newest picture if it was encoded less than ``min_period`` ago, else None."""
+    def recent(
+        self, stream: str, params: PictureParams, within: float | None = None
+    ) -> tuple[LatestFrame, bytes] | None:
+        """The variant's newest picture if it was encoded less than ``within`` seconds ago
+        (``min_period`` by default), else None."""
         with self._lock:
             last = self._last.get((stream, replace(params, frame=None)))
-        if last is None or time.monotonic() - last[2] >= self._min_period:
+        if last is None or time.monotonic() - last[2] >= (self._min_period if within is None else within):
             return None
         return last[0], last[1]
 

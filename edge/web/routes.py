@@ -14,8 +14,10 @@ from edge import __version__
 from edge.serve.metrics import Publisher
 from edge.serve.routes import UNAUTHORIZED, json_response, message
 from edge.web.jpegcache import JpegCache
+from edge.web.load import LoadMonitor, WebCpu
 from edge.web.mjpeg import MjpegHub
 from edge.web.pages import page_info, page_routes
+from edge.web.priority import picture_executor
 from edge.web.redact import plain
 from edge.web.session import Sessions, web_authorized
 from edge.web.streams import States, StreamPictures, WebPipeline
@@ -39,16 +41,21 @@ Handler = Callable[[Request], Awaitable[Response]]
 def web_routes(parts: WebParts) -> list[Route]:
     pictures = JpegCache()
     states = States(parts.pipeline)
-    hub = MjpegHub(parts.pipeline.latest, render=pictures.get)
-    streams_of = StreamPictures(parts.pipeline.latest, states, pictures, hub)
+    cpu = WebCpu()
+    monitor = LoadMonitor(states.get, lambda: _infer_seconds(parts.pipeline), cpu)
+    hub = MjpegHub(parts.pipeline.latest, render=pictures.get, rate=lambda: monitor.current.mjpeg_fps, cpu=cpu)
+    streams_of = StreamPictures(parts.pipeline.latest, states, pictures, hub, monitor, picture_executor(cpu))
     sessions = Sessions()
     info = page_info(parts.config)
 
     def guarded(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
-            if not web_authorized(request, parts.keys, sessions):
-                return message(401, UNAUTHORIZED)
-            return await handler(request)
+            try:
+                if not web_authorized(request, parts.keys, sessions):
+                    return message(401, UNAUTHORIZED)
+                return await handler(request)
+            finally:
+                cpu.sample()  # the HTTP loop's CPU (this request and what ran since the last)
 
         return endpoint
 
@@ -69,6 +76,9 @@ def web_routes(parts: WebParts) -> list[Route]:
         doc["mjpeg"] = {"viewers": hub.viewers, "encoders": hub.encoders}
         doc["engines"] = dict(parts.engines()) if parts.engines is not None else {}
         doc["pictures_encoded"] = pictures.encoded  # latest.jpg and MJPEG pictures drawn and encoded
+        pace, signals = monitor.pace(), monitor.signals
+        doc["pace"] = {**pace.payload(), **{k: round(v, 4) for k, v in asdict(signals).items()}}
+        doc["pace"]["web_cpu_seconds"] = round(cpu.seconds, 4)
         doc["device"] = {"id": info.device, "version": __version__, "backend": info.backend}
         return json_response(200, plain(doc))
 
@@ -86,6 +96,10 @@ def web_routes(parts: WebParts) -> list[Route]:
         Route("/api/streams/{stream}/latest.json", guarded(streams_of.latest_json), methods=["GET"]),
         Route("/api/streams/{stream}/mjpeg", guarded(streams_of.mjpeg), methods=["GET"]),
     ]
+
+
+def _infer_seconds(pipeline: WebPipeline) -> dict[str, float]:
+    return {name: b.infer_seconds_sum for name, b in pipeline.batch_stats().items()}
 
 
 def _models(stream: object) -> list[str]:

@@ -1,10 +1,16 @@
-"""Each stream's ``latest.jpg``, ``latest.json`` and ``mjpeg``, and the stream states they read."""
+"""Each stream's ``latest.jpg``, ``latest.json`` and ``mjpeg``, and the stream states they read.
+
+Pictures are drawn on niced threads (edge/web/priority.py) and as often as the pace allows
+(edge/web/load.py): ``latest.jpg`` tells the page when to ask again (``X-Edge-Refresh``, ms).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import Executor
 from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -12,9 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from edge.messages import StatsSnapshot
+from edge.pipeline.batches import BatchSnapshot
 from edge.pipeline.latest import LatestDocuments, LatestFrame, LatestFrames
 from edge.serve.routes import json_response, message
-from edge.web.jpegcache import JpegCache
+from edge.web.jpegcache import MIN_PERIOD, JpegCache
+from edge.web.load import LoadMonitor
 from edge.web.mjpeg import BOUNDARY, MjpegHub
 from edge.web.params import PictureParamError, PictureParams, parse_picture
 
@@ -26,6 +34,8 @@ class WebPipeline(Protocol):
     latest: LatestFrames
 
     def snapshot(self) -> StatsSnapshot: ...
+
+    def batch_stats(self) -> Mapping[str, BatchSnapshot]: ...
 
 
 class States:
@@ -58,10 +68,20 @@ class States:
 
 
 class StreamPictures:
-    """The three picture routes of a stream; ``hub`` encodes through ``pictures`` too."""
+    """The three picture routes of a stream; ``hub`` encodes through ``pictures`` too, and
+    ``latest.jpg`` encodes on ``executor`` (niced threads)."""
 
-    def __init__(self, latest: LatestFrames, states: States, pictures: JpegCache, hub: MjpegHub) -> None:
+    def __init__(
+        self,
+        latest: LatestFrames,
+        states: States,
+        pictures: JpegCache,
+        hub: MjpegHub,
+        monitor: LoadMonitor,
+        executor: Executor,
+    ) -> None:
         self._latest, self._states, self._pictures, self._hub = latest, states, pictures, hub
+        self._monitor, self._executor = monitor, executor
 
     async def latest_jpg(self, request: Request) -> Response:
         found = self._find(request)
@@ -71,12 +91,23 @@ class StreamPictures:
         held = self._latest.get(name, params.frame)
         if held is None:
             return _not_held(name, params)
-        recent = self._pictures.recent(name, params) if params.frame is None else None
+        pace = self._monitor.pace()
+        # Pollers out of step share one encode per interval: a picture younger than most of one
+        # is as new as the pace allows anyway.
+        within = max(MIN_PERIOD, 0.8 * pace.tile_ms / 1000)
+        recent = self._pictures.recent(name, params, within) if params.frame is None else None
         if recent is not None:  # encoded moments ago for another poller: that frame, no new encode
             held, jpeg = recent
         else:
-            jpeg = await run_in_threadpool(self._pictures.get, held, params)
-        return Response(jpeg, 200, _headers(held, offline), media_type="image/jpeg")
+            jpeg = await asyncio.get_running_loop().run_in_executor(self._executor, self._encode, held, params)
+        headers = {**_headers(held, offline), "X-Edge-Refresh": str(pace.tile_ms)}
+        return Response(jpeg, 200, headers, media_type="image/jpeg")
+
+    def _encode(self, held: LatestFrame, params: PictureParams) -> bytes:
+        try:
+            return self._pictures.get(held, params)
+        finally:
+            self._monitor.cpu.sample()
 
     async def latest_json(self, request: Request) -> Response:
         found = self._find(request)
@@ -105,11 +136,15 @@ class StreamPictures:
         if encoder is None:
             return message(503, "too many viewers of the live streams; try again later", {"Retry-After": "5"})
 
+        monitor = self._monitor
+
         async def parts_of() -> AsyncIterator[bytes]:
             last = -1
             try:
                 while True:
                     picture = await run_in_threadpool(encoder.next, last, 1.0)
+                    monitor.pace()  # keeps the encoder's pace current while only MJPEG viewers watch
+                    monitor.cpu.sample()
                     if picture is None:
                         continue
                     last = picture.frame

@@ -3,7 +3,8 @@
 // textContent only: nothing from the server is ever parsed as HTML.
 "use strict";
 (() => {
-  const TILE_PERIOD = 250; // ms between pictures of a tile: at most 4 a second
+  const TILE_PERIOD = 250; // ms between pictures of a tile until the server says (X-Edge-Refresh)
+  const MIN_PERIOD = 100, MAX_PERIOD = 10000; // bounds on what the server may ask for
   const DOWN_PERIOD = 2000; // ms between pictures of a stream that is not running
   const STATUS_PERIOD = 2000;
   const UP = new Set(["running", "starting"]);
@@ -32,6 +33,7 @@
   let status = null;
   let single = null; // the stream of the single-stream view, or null for all tiles
   let stopped = false;
+  const page = { period: TILE_PERIOD }; // the last interval the server asked for, for the status poll
 
   function notice(text) {
     const n = byId("notice");
@@ -79,8 +81,14 @@
   }
 
   // ---- tiles ----
+  // The server slows the pictures while inference needs the CPU (docs/page.md, "Cost").
+  function refreshPeriod(res) {
+    const ms = Number(res.headers.get("X-Edge-Refresh"));
+    return Number.isFinite(ms) && ms > 0 ? Math.min(MAX_PERIOD, Math.max(MIN_PERIOD, ms)) : TILE_PERIOD;
+  }
+
   function makeTile(name) {
-    const t = { name, frame: null, url: null, doc: null, alive: true };
+    const t = { name, frame: null, url: null, doc: null, alive: true, period: TILE_PERIOD };
     t.root = el("article", "tile");
     t.root.dataset.stream = name;
     t.view = el("a", "view");
@@ -196,7 +204,7 @@
         t.root.dataset.fetchError = String(err); // the server is gone for a moment; the status says why
       }
       const st = status && status.streams[t.name];
-      const period = st && !UP.has(st.state) ? DOWN_PERIOD : TILE_PERIOD; // a stream that is down shows no new frame
+      const period = st && !UP.has(st.state) ? Math.max(DOWN_PERIOD, t.period) : t.period; // a stream that is down shows no new frame
       await sleep(Math.max(50, period - (performance.now() - begun)));
     }
   }
@@ -208,6 +216,8 @@
     const pic = await get(`${base}/latest.jpg${height}`);
     if (pic.status === 401) return expired();
     if (!pic.ok) return;
+    t.period = refreshPeriod(pic);
+    page.period = t.period;
     const frame = pic.headers.get("X-Edge-Frame");
     const blob = await pic.blob();
     t.off.hidden = pic.headers.get("X-Edge-Offline") !== "1"; // a stream gone down keeps its last frame
@@ -278,7 +288,7 @@
       } catch (err) {
         notice("The device does not answer; retrying.");
       }
-      await sleep(STATUS_PERIOD);
+      await sleep(Math.max(STATUS_PERIOD, 2 * page.period)); // status slows with the pictures
     }
   }
 
