@@ -27,6 +27,11 @@ KEEP_ANSWERED = 4
 # The results alone (no image) of the last answered frames, for latest.json?frame=N: a client
 # under load may ask for a picture's documents a second or more after it got the picture.
 KEEP_DOCUMENTS = 32
+# ... and at most this many predictions and outline points in them together, the newest
+# KEEP_ANSWERED frames' always kept. A v1 document is Python dicts: ~230 bytes a point, so a
+# crowd of large masks (73 instances, ~20,000 points, issue 18) is ~4.6 MB a frame and 32 of
+# them held 120 MB of the one-stream pipeline's 457 MB peak; boxes alone stay 32 frames deep.
+DOCUMENT_BUDGET = 60_000
 # What to draw under a stream's results (its tracking zones and lines), by stream; None: nothing.
 Underlay = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]
 
@@ -65,6 +70,21 @@ class LatestDocuments:
         return {m: r.to_payload() for m, r in sorted(self.results.items())}
 
 
+def document_weight(results: dict[str, ResultMessage]) -> int:
+    """Predictions plus outline points in a frame's documents: what their memory grows with."""
+    n = 0
+    for r in results.values():
+        predictions = r.v1.get("predictions")
+        if not isinstance(predictions, list):
+            continue
+        n += len(predictions)
+        for p in predictions:
+            points = p.get("points") if isinstance(p, dict) else None
+            if isinstance(points, list):
+                n += len(points)
+    return n
+
+
 @dataclass
 class _Held:
     frame: Frame
@@ -74,9 +94,15 @@ class _Held:
 
 class LatestFrames:
     def __init__(
-        self, keep: int = KEEP, keep_answered: int = KEEP_ANSWERED, keep_documents: int = KEEP_DOCUMENTS
+        self,
+        keep: int = KEEP,
+        keep_answered: int = KEEP_ANSWERED,
+        keep_documents: int = KEEP_DOCUMENTS,
+        document_budget: int = DOCUMENT_BUDGET,
     ) -> None:
         self._keep, self._keep_answered, self._keep_documents = keep, keep_answered, keep_documents
+        self._budget = document_budget
+        self._weights: dict[str, OrderedDict[int, int]] = {}  # document_weight per held document
         self._lock = threading.Lock()
         self._frames: dict[str, OrderedDict[int, _Held]] = {}
         self._answered: dict[str, OrderedDict[int, _Held]] = {}  # the last few complete frames
@@ -103,11 +129,19 @@ class LatestFrames:
                 answered[message.frame] = entry
                 while len(answered) > self._keep_answered:
                     answered.popitem(last=False)
-                docs = self._documents.setdefault(message.stream, OrderedDict())
-                f = entry.frame
-                docs[f.seq] = LatestDocuments(f.stream, f.seq, f.timestamp, dict(entry.results))
-                while len(docs) > self._keep_documents:
-                    docs.popitem(last=False)
+                self._keep_document(entry)
+
+    def _keep_document(self, entry: _Held) -> None:
+        """Hold an answered frame's results; the oldest go past the count or the budget."""
+        f = entry.frame
+        docs = self._documents.setdefault(f.stream, OrderedDict())
+        weights = self._weights.setdefault(f.stream, OrderedDict())
+        docs[f.seq] = LatestDocuments(f.stream, f.seq, f.timestamp, dict(entry.results))
+        weights[f.seq] = document_weight(entry.results)
+        total = sum(weights.values())
+        while len(docs) > self._keep_documents or (len(docs) > self._keep_answered and total > self._budget):
+            seq, _ = docs.popitem(last=False)
+            total -= weights.pop(seq, 0)
 
     def forget(self, stream: str) -> None:
         """Drop a removed stream's frames (a stream added again under its name starts afresh)."""
@@ -115,6 +149,7 @@ class LatestFrames:
             self._frames.pop(stream, None)
             self._answered.pop(stream, None)
             self._documents.pop(stream, None)
+            self._weights.pop(stream, None)
             self._newest.pop(stream, None)
 
     def get(self, stream: str, frame: int | None = None) -> LatestFrame | None:

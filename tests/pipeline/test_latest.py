@@ -100,3 +100,34 @@ def test_the_results_of_an_answered_frame_outlive_its_image() -> None:
     assert newest is not None and newest.frame == 7
     latest.forget("cam")
     assert latest.documents("cam", 6) is None
+
+
+def _outlined(seq: int, instances: int, points: int) -> ResultMessage:
+    """A result of ``instances`` predictions with ``points`` outline points each."""
+    pred = {"x": 1.0, "points": [{"x": 0.0, "y": 0.0}] * points}
+    v1 = {"image": {"width": 6, "height": 4}, "predictions": [pred] * instances}
+    return ResultMessage("cam", "a", seq, 1000.0 + seq, ResultSource.LOCAL, v1)
+
+
+def test_document_weight_counts_predictions_and_points() -> None:
+    from edge.pipeline.latest import document_weight
+
+    cases = [(_result(0, "a"), 0), (_outlined(0, 3, 0), 3), (_outlined(0, 3, 10), 33)]
+    for message, weight in cases:
+        assert document_weight({"a": message}) == weight
+
+
+def test_large_documents_are_held_fewer_frames_deep() -> None:
+    """A budget of predictions and points bounds the documents ring, never below keep_answered."""
+    cases = [  # (points a prediction, frames whose documents stay)
+        (0, 6),  # boxes only: the count bounds it
+        (9, 4),  # 100 a frame: 4 fit the budget of 450
+        (1000, 2),  # over the budget alone: the keep_answered newest stay
+    ]
+    for points, kept in cases:
+        latest = LatestFrames(keep=1, keep_answered=2, keep_documents=6, document_budget=450)
+        for seq in range(10):
+            latest.offer(_frame(seq), ("a",))
+            latest.result(_outlined(seq, 10, points))
+        held = [seq for seq in range(10) if latest.documents("cam", seq) is not None]
+        assert held == list(range(10 - kept, 10)), (points, held)
