@@ -169,3 +169,32 @@ def test_polygons_rasterise_in_their_boxes_as_on_the_frame() -> None:
             cv2.fillPoly(want, [np.round(poly).astype(np.int32)], 1)
         np.testing.assert_array_equal(mask, want.astype(bool))
     assert crops.windows[0].tolist() == [10, 10, 61, 71]
+
+
+@pytest.mark.parametrize("frame", [(1280, 720), (1920, 1080), (640, 480), (1000, 700)])
+@pytest.mark.parametrize("style", [MaskStyle.ULTRALYTICS, MaskStyle.ROBOFLOW])
+def test_the_cv2_window_path_gives_the_numpy_taps_bits(frame: tuple[int, int], style: MaskStyle) -> None:
+    """Frames whose scale aligns go through edge.tasks.window_resize: the same masks, bit for bit."""
+    from edge.tasks import masks as m
+    from edge.tasks.resample import linear_taps
+
+    rng = np.random.default_rng(9)
+    g = plan_geometry(frame[0], frame[1], PreprocessConfig(640, 640))
+    protos = rng.normal(size=(32, 160, 160)).astype(np.float32)
+    coeffs = rng.normal(scale=0.3, size=(40, 32)).astype(np.float32)
+    wh = rng.uniform(15, 400, size=(40, 2))
+    ctr = rng.uniform([0, 0], frame, size=(40, 2))
+    xyxy = np.clip(np.concatenate([ctr - wh / 2, ctr + wh / 2], axis=1), 0, [*frame, *frame])
+    xyxy_net = xyxy * np.array([g.scale_x, g.scale_y] * 2) + np.array([g.offset_x, g.offset_y] * 2)
+    got = mask_crops_from_protos(coeffs, protos, g, xyxy, xyxy_net, style)
+    cx0, cy0, cx1, cy1 = m.content_cells(g, 160, 160, style)
+    content = protos[:, cy0:cy1, cx0:cx1]
+    rows, cols = linear_taps(cy1 - cy0, g.src_h), linear_taps(cx1 - cx0, g.src_w)
+    if style is MaskStyle.ROBOFLOW:
+        cells = m._proto_boxes(xyxy_net, g, 160, 160, (cx0, cy0, cx1, cy1))
+        want = m._roboflow_crops(coeffs, content, cells, rows, cols, g.src_w, g.src_h)
+    else:
+        want = m._ultralytics_crops(coeffs, content, xyxy, rows, cols, g.src_w, g.src_h)
+    np.testing.assert_array_equal(got.windows, want.windows)
+    for a, b in zip(got.crops, want.crops):
+        np.testing.assert_array_equal(a, b)
