@@ -30,6 +30,7 @@ import numpy as np
 
 from edge.model import Model
 from edge.tasks.params import InferenceParams
+from edge.tasks.points import plain
 from tests.local_http import LocalServer
 
 
@@ -138,7 +139,7 @@ class HostedStandIn:
 
 
 def _reply(h: BaseHTTPRequestHandler, status: int, doc: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    data = json.dumps(doc).encode()
+    data = json.dumps(plain(doc)).encode()  # a result's Points as the dicts they stand for
     h.send_response(status)
     h.send_header("Content-Type", "application/json")
     h.send_header("Content-Length", str(len(data)))

@@ -28,6 +28,7 @@ from typing import Any
 
 from edge.models import load_spec
 from edge.models.spec import ModelSpec, Task
+from edge.tasks.points import plain
 from tests.local_http import LocalServer
 
 PROTOCOLS = frozenset({"B", "A"})
@@ -242,7 +243,7 @@ def package_files(spec: ModelSpec, served: Served) -> dict[str, bytes]:
 
 
 def _reply(h: BaseHTTPRequestHandler, status: int, doc: dict[str, Any]) -> None:
-    data = json.dumps(doc).encode()
+    data = json.dumps(plain(doc)).encode()
     h.send_response(status)
     h.send_header("Content-Type", "application/json")
     h.send_header("Content-Length", str(len(data)))

@@ -186,7 +186,7 @@ def main() -> int:
             rounds = []
             for _ in range(max(1, a.rounds)):
                 r = {"before": _child(old, script, a), "after": _child(ROOT, script, a)}
-                for m in a.modes:
+                for m in getattr(a, "modes", []):
                     r[m] = _child(ROOT, script, a, m)
                 rounds.append(r)
         finally:
@@ -222,7 +222,7 @@ def _report(rounds: list[dict[str, dict[str, object]]], a: argparse.Namespace) -
     ta = statistics.median(_total(r["after"]) for r in rounds)
     ratio = statistics.median(_total(r["after"]) / _total(r["before"]) for r in rounds)
     lines.append(f"{'total':<10}{tb:>10.2f}{ta:>10.2f}{ratio:>14.2f}   (masks + to_v1 + json; ratio: median of rounds)")
-    for m in a.modes:
+    for m in getattr(a, "modes", []):
         tm = statistics.median(_total(r[m]) for r in rounds)
         rm = statistics.median(_total(r[m]) / _total(r["before"]) for r in rounds)
         iou = rounds[0][m]["iou"]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from edge.bench.memory import peak_rss_mb
 from edge.errors import EdgeError
+from edge.jsonfast import dumps_bytes
 from edge.messages import ResultMessage, Sink
 
 DETECT, SEGMENT = "detect", "segment"
@@ -65,7 +66,7 @@ class _LatencySink(Sink):
         self._lock = threading.Lock()
 
     def publish(self, message: ResultMessage) -> None:
-        json.dumps(message.to_payload())  # what the MQTT sink does with every result
+        dumps_bytes(message.to_payload())  # what the MQTT sink does with every result
         now = time.time()
         if not self.start <= now < self.end:
             return
