@@ -31,8 +31,8 @@ class _Spellings:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.xs = np.empty(0, dtype=object)
-        self.ys = np.empty(0, dtype=object)
+        self.xs: npt.NDArray[np.object_] = np.empty(0, dtype=object)
+        self.ys: npt.NDArray[np.object_] = np.empty(0, dtype=object)
 
     def upto(self, top: int) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.object_]]:
         xs, ys = self.xs, self.ys
