@@ -21,8 +21,9 @@ masks and outlines so the report says whether they are the same bits. The figure
 are medians over rounds of the per-round mean per frame; ``after / before`` is the median of
 the per-round ratios. ``--modes`` (default ``fast`` and ``tradeoff 0.5``) also times this
 checkout's coarser mask decode modes on the same frames, against before's accurate total, with
-each instance's IoU against this checkout's accurate mask: its mask (what RLE carries) and its
-polygon's fill (what a polygon carries).
+each instance's IoU against this checkout's accurate answer: its mask against accurate's mask
+(what RLE carries) and its polygon's fill against accurate's polygon's fill (what a polygon
+carries; both are the outer contour only, so a mask's holes and islands count in neither).
 """
 
 from __future__ import annotations
@@ -116,10 +117,12 @@ for outputs, geoms in batches:
     size += len(data)
     count += len(result.confidence)
     if mode != "accurate":
-        ref = decode_batch(model.spec, outputs, geoms, accurate, names)[0].mask_crops
+        ref_result = decode_batch(model.spec, outputs, geoms, accurate, names)[0]
+        ref = ref_result.mask_crops
         fill = edge.tasks.mask_crops.MaskCrops.from_polygons(outlines, ref.width, ref.height)
-        for other, into in ((again.mask_crops, mask_ious), (fill, fill_ious)):
-            for wa, ca, wb, cb in zip(ref.windows.tolist(), ref.crops, other.windows.tolist(), other.crops):
+        ref_fill = edge.tasks.mask_crops.MaskCrops.from_polygons(ref_result.polygons(), ref.width, ref.height)
+        for mine, theirs, into in ((again.mask_crops, ref, mask_ious), (fill, ref_fill, fill_ious)):
+            for wa, ca, wb, cb in zip(theirs.windows.tolist(), theirs.crops, mine.windows.tolist(), mine.crops):
                 x0, y0 = min(wa[0], wb[0]), min(wa[1], wb[1])
                 x1, y1 = max(wa[2], wb[2]), max(wa[3], wb[3])
                 a = np.zeros((y1 - y0, x1 - x0), bool)
@@ -230,7 +233,8 @@ def _report(rounds: list[dict[str, dict[str, object]]], a: argparse.Namespace) -
         (mp5, mmed), (fp5, fmed) = iou["mask"], iou["fill"]
         lines.append(
             f"{m:<10}{'':>10}{tm:>10.2f}{rm:>14.2f}   (this checkout's {m} against before's accurate;"
-            f" IoU with accurate, p5 / median: mask {mp5:.3f} / {mmed:.3f}, polygon fill {fp5:.3f} / {fmed:.3f})"
+            f" IoU with accurate's, p5 / median: mask {mp5:.3f} / {mmed:.3f}, polygon fill {fp5:.3f} / {fmed:.3f};"
+            f" {float(str(rounds[0][m]['bytes'])):.0f} JSON bytes a frame)"
         )
     lines += [
         "",

@@ -22,11 +22,12 @@ are the same cells.
 
 A frame pixel belongs to an instance when the cell its centre falls in does
 (:meth:`GridMasks.to_frame`, built only when read; :meth:`GridMasks.rle_counts` gives its RLE
-without building it). The outline is traced on the grid, through the boundary cells' centres,
-and then moved out to the cells' edge (:func:`grid_outlines`), so its fill is close to that
-mask; Roboflow's code scales the cell-centre contour as it is, half a cell inside the mask
-and, from scaling cell indices, shifted up and left. docs/daemon.md ("Mask decode modes")
-gives the measured IoU and cost.
+without building it): that is what RLE carries. The polygon is traced on the grid and then
+placed between the cells, where the field they were thresholded from crosses zero
+(:mod:`edge.tasks.subcell`), which is where ``accurate``'s resized mask ends; so a polygon of a
+coarser mode is closer to accurate's than its own cells are. Roboflow's code scales the
+cell-centre contour as it is, half a cell inside the mask and, from scaling cell indices,
+shifted up and left. docs/daemon.md ("Mask decode modes") gives the measured IoU and cost.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from edge.tasks.masks import band, content_cells, mask_crops_from_protos, row_ma
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from edge.tasks.rle import counts_from_bounds_many
+from edge.tasks.subcell import GridField, subcell_outlines, trace_cells
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class GridMasks:
     cells: MaskCrops
     width: int
     height: int
+    # What the cells were thresholded from; with it the outlines are placed between cells.
+    field: GridField | None = None
 
     @property
     def grid_w(self) -> int:
@@ -66,11 +70,20 @@ class GridMasks:
         return self.cells.height
 
     def polygons(self) -> list[npt.NDArray[np.float64]]:
-        """One (k, 2) outline per mask in frame pixels, traced on the grid."""
-        traced = [
-            mask_to_polygon(c, (x0, y0)) for (x0, y0, _, _), c in zip(self.cells.windows.tolist(), self.cells.crops)
-        ]
-        return grid_outlines(traced, self.width / self.grid_w, self.height / self.grid_h)
+        """One (k, 2) outline per mask in frame pixels, traced on the grid: between the
+        cells where the field crosses zero (:mod:`edge.tasks.subcell`), or without a field
+        on the cells' edges."""
+        sx, sy = self.width / self.grid_w, self.height / self.grid_h
+        pairs = list(zip(self.cells.windows.tolist(), self.cells.crops))
+        if self.field is None:
+            return grid_outlines([mask_to_polygon(c, (x0, y0)) for (x0, y0, _, _), c in pairs], sx, sy)
+        traced = [trace_cells(c, (x0, y0)) for (x0, y0, _, _), c in pairs]
+        out = subcell_outlines(traced, self.cells, self.field, self.width, self.height)
+        # One or two cells have no sides to move: their square(s) of cells it is.
+        tiny = [i for i, t in enumerate(traced) if 0 < len(t) <= 2]
+        for i, poly in zip(tiny, grid_outlines([traced[i].astype(np.float64) for i in tiny], sx, sy)):
+            out[i] = np.clip(poly, 0, [self.width - 1, self.height - 1])
+        return out
 
     def rle_counts(self) -> list[npt.NDArray[np.int64]]:
         """Each mask's COCO RLE counts at frame resolution (the pixels :meth:`to_frame` gives),
@@ -198,34 +211,53 @@ def grid_masks_from_protos(
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64) * scale), 0, [gw, gh, gw, gh]).astype(np.int64)
     win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
     coeffs32 = np.asarray(coeffs, dtype=np.float32)
+    # The field is read one cell past the box on each side (where the grid goes on), so the
+    # outline knows whether the mask ends at the box's cut or at its own edge.
+    grown = np.clip(win + np.array([-1, -1, 1, 1]), 0, [gw, gh, gw, gh])
+    grown[:, 2:] = np.maximum(grown[:, 2:], grown[:, :2] + 1)
+    grown[:, :2] = np.minimum(grown[:, :2], [gw - 1, gh - 1])
     crops: list[npt.NDArray[np.bool_]] = []
-    for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
-        if x1 <= x0 or y1 <= y0:
-            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
-        elif not resized:
-            crops.append(band(coeffs32[i], flat, cw, slice(y0, y1), slice(x0, x1)) > 0.0)
+    values: list[npt.NDArray[np.float32]] = []
+    for i, ((x0, y0, x1, y1), (ex0, ey0, ex1, ey1)) in enumerate(zip(win.tolist(), grown.tolist())):
+        if not resized:
+            v = band(coeffs32[i], flat, cw, slice(ey0, ey1), slice(ex0, ex1))
+            if style is MaskStyle.ROBOFLOW:  # the same cells; the field accurate resizes is the sigmoid's
+                v = (np.float32(1.0) / (np.float32(1.0) + np.exp(-v)) - np.float32(0.5)).astype(np.float32)
         else:
-            crops.append(_resized_crop(coeffs32[i], flat, cw, rows.window(y0, y1), cols.window(x0, x1), style))
-    return GridMasks(MaskCrops(win, tuple(crops), gw, gh), W, H)
+            v = _resized_field(coeffs32[i], flat, cw, rows.window(ey0, ey1), cols.window(ex0, ex1), style)
+        values.append(v)
+        crops.append(v[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0] > 0.0)
+    field = GridField(tuple(values), grown, _pixel_boxes(xyxy, W, H))
+    return GridMasks(MaskCrops(win, tuple(crops), gw, gh), W, H, field)
 
 
-def _resized_crop(
+def _pixel_boxes(xyxy: npt.NDArray[np.floating], W: int, H: int) -> npt.NDArray[np.int64]:
+    """Frame pixel (c, r) is inside box (x0, y0, x1, y1) when ceil(x0) <= c < ceil(x1)."""
+    win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
+    win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
+    return win
+
+
+def _resized_field(
     coeff: npt.NDArray[np.float32],
     flat: npt.NDArray[np.float32],
     cw: int,
     rows: AxisTaps,
     cols: AxisTaps,
     style: MaskStyle,
-) -> npt.NDArray[np.bool_]:
-    """One instance's mask over its window of the resized grid, from the cells it reads."""
+) -> npt.NDArray[np.float32]:
+    """One instance's field less its threshold over a window of the resized grid, from the
+    cells it reads: > 0 inside."""
     r0, r1 = rows.source_span()
     c0, c1 = cols.source_span()
     logits = band(coeff, flat, cw, slice(r0, r1), slice(c0, c1))
     rs, cs = rows.shifted(r0), cols.shifted(c0)
     if style is MaskStyle.ROBOFLOW:  # Roboflow resizes the sigmoid, then keeps > 0.5
         probs = (np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))).astype(np.float32)
-        return interpolate(probs, rs, cs) > 0.5
-    return interpolate(logits, rs, cs) > 0.0
+        out: npt.NDArray[np.float32] = interpolate(probs, rs, cs) - np.float32(0.5)
+        return out
+    resized: npt.NDArray[np.float32] = interpolate(logits, rs, cs)
+    return resized
 
 
 def _cell_of(length: int, cells: int) -> npt.NDArray[np.int64]:

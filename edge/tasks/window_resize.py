@@ -122,8 +122,7 @@ def window_above(
     above, below = resized > np.float32(threshold + tol), resized > np.float32(threshold - tol)
     cut = (slice(w.y0 - oy, w.y1 - oy), slice(w.x0 - ox, w.x1 - ox))
     out: npt.NDArray[np.bool_] = np.ascontiguousarray(above[cut])
-    np.not_equal(above, below, out=below)  # in place: the pixels too close to call
-    close = below[cut]
+    close = np.not_equal(out, below[cut])  # the pixels too close to call; contiguous, so any() is quick
     if close.any():
         ys, xs = np.divmod(np.flatnonzero(close), close.shape[1])
         out[ys, xs] = _exact_above(values, ay.taps, ax.taps, ys + w.y0, xs + w.x0, w, threshold)

@@ -2,23 +2,27 @@
 both as an Ultralytics export and as its Roboflow package (the two mask styles).
 
 Measured on these frames (3 golden images, each also rescaled to 1280x720 and 997x611; 31
-instances a style), IoU against the accurate mask of the same instance, lowest / median, and
-the IoU of each polygon's fill against the mode's own mask (what its RLE carries):
+instances a style), IoU against the accurate mask of the same instance, lowest / median; of
+each polygon's fill against the mode's own mask (what its RLE carries); and of the polygon's
+fill against accurate's polygon's fill (what a subscriber of polygons sees in each mode):
 
-| mode | style | mask (RLE) vs accurate | polygon's fill vs accurate | fill vs own mask | vertices |
-| --- | --- | --- | --- | --- | --- |
-| accurate | ultralytics | 1 / 1 | 0.953 / 1.000 | 0.953 / 1.000 | 6055 |
-| fast | ultralytics | 0.755 / 0.925 | 0.757 / 0.933 | 0.925 / 0.978 | 599 |
-| tradeoff 0.5 | ultralytics | 0.842 / 0.968 | 0.845 / 0.972 | 0.940 / 0.991 | 1443 |
-| tradeoff 1 | ultralytics | 0.938 / 0.981 | 0.946 / 0.981 | 0.953 / 0.995 | 2323 |
-| accurate | roboflow | 1 / 1 | 0.951 / 1.000 | 0.951 / 1.000 | 4467 |
-| fast | roboflow | 0.739 / 0.936 | 0.731 / 0.940 | 0.925 / 0.978 | 599 |
-| tradeoff 0.5 | roboflow | 0.771 / 0.956 | 0.773 / 0.958 | 0.942 / 0.991 | 1113 |
-| tradeoff 1 | roboflow | 0.863 / 0.973 | 0.865 / 0.969 | 0.954 / 0.995 | 1865 |
+| mode | style | mask (RLE) vs accurate | fill vs accurate | fill vs own mask | fill vs accurate's fill | vertices |
+| --- | --- | --- | --- | --- | --- | --- |
+| accurate | ultralytics | 1.000 / 1.000 | 0.953 / 1.000 | 0.953 / 1.000 | 1.000 / 1.000 | 6055 |
+| fast | ultralytics | 0.755 / 0.925 | 0.917 / 0.988 | 0.753 / 0.917 | 0.917 / 0.989 | 1032 |
+| tradeoff 0.5 | ultralytics | 0.842 / 0.968 | 0.943 / 0.994 | 0.829 / 0.966 | 0.972 / 0.995 | 2133 |
+| tradeoff 1 | ultralytics | 0.938 / 0.981 | 0.953 / 0.996 | 0.931 / 0.978 | 0.977 / 0.996 | 2963 |
+| accurate | roboflow | 1.000 / 1.000 | 0.951 / 1.000 | 0.951 / 1.000 | 1.000 / 1.000 | 4467 |
+| fast | roboflow | 0.739 / 0.936 | 0.865 / 0.972 | 0.797 / 0.936 | 0.865 / 0.975 | 1001 |
+| tradeoff 0.5 | roboflow | 0.771 / 0.956 | 0.881 / 0.978 | 0.840 / 0.965 | 0.881 / 0.979 | 1973 |
+| tradeoff 1 | roboflow | 0.863 / 0.973 | 0.892 / 0.979 | 0.939 / 0.978 | 0.892 / 0.983 | 2731 |
 
 The lowest values are the smallest shapes (a few prototype cells across). The polygon is the
-outer contour only, so its fill loses holes and islands even in accurate mode. Roboflow-style
-tradeoff crops after the resize (Roboflow's legacy tradeoff) where accurate crops before it
+outer contour only, so its fill loses holes and islands even in accurate mode. The coarser
+modes' RLE is their grid cells; their polygon is placed between the cells where the field
+crosses zero (edge/tasks/subcell.py), closer to accurate than the cells are, so "fill vs own
+mask" is the tolerance between a coarser mode's two formats. Roboflow-style tradeoff crops
+after the resize (Roboflow's legacy tradeoff) where accurate crops before it
 (``inference_models``), hence its lower floor. The floors below sit under these values.
 """
 
@@ -61,9 +65,9 @@ from tools.record_inference_models_goldens import write_package
 # mode: (lowest mask IoU, lowest polygon-fill IoU, median polygon-fill IoU) against accurate,
 # and the lowest IoU of the polygon's fill against the mode's own mask (its RLE).
 FLOORS = {
-    "fast": (0.72, 0.72, 0.90, 0.90),
-    "tradeoff 0.5": (0.75, 0.75, 0.94, 0.92),
-    "tradeoff 1": (0.84, 0.84, 0.95, 0.93),
+    "fast": (0.72, 0.85, 0.96, 0.73),
+    "tradeoff 0.5": (0.75, 0.86, 0.97, 0.81),
+    "tradeoff 1": (0.84, 0.87, 0.97, 0.91),
 }
 ACCURATE_FILL_FLOOR = 0.94
 
