@@ -205,7 +205,8 @@ def grid_masks_from_protos(
     content = np.asarray(protos, dtype=np.float32)[:, cy0:cy1, cx0:cx1]
     flat, cw = row_major(content), cx1 - cx0
     resized = (gw, gh) != (cx1 - cx0, cy1 - cy0)
-    rows, cols = linear_taps(cy1 - cy0, gh), linear_taps(cx1 - cx0, gw)
+    if resized:
+        rows, cols = linear_taps(cy1 - cy0, gh), linear_taps(cx1 - cx0, gw)
     # Cell (c, r) is inside the box when ceil(x0) <= c < ceil(x1), the box scaled to cells.
     scale = np.array([gw / W, gh / H, gw / W, gh / H])
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64) * scale), 0, [gw, gh, gw, gh]).astype(np.int64)
@@ -217,7 +218,9 @@ def grid_masks_from_protos(
     grown[:, 2:] = np.maximum(grown[:, 2:], grown[:, :2] + 1)
     grown[:, :2] = np.minimum(grown[:, :2], [gw - 1, gh - 1])
     crops: list[npt.NDArray[np.bool_]] = []
-    values: list[npt.NDArray[np.float32]] = []
+    sizes = (grown[:, 2] - grown[:, 0]) * (grown[:, 3] - grown[:, 1])
+    flat_field = np.empty(int(sizes.sum()), dtype=np.float32)  # every instance's field, one after another
+    at = 0
     for i, ((x0, y0, x1, y1), (ex0, ey0, ex1, ey1)) in enumerate(zip(win.tolist(), grown.tolist())):
         if not resized:
             v = band(coeffs32[i], flat, cw, slice(ey0, ey1), slice(ex0, ex1))
@@ -225,9 +228,11 @@ def grid_masks_from_protos(
                 v = (np.float32(1.0) / (np.float32(1.0) + np.exp(-v)) - np.float32(0.5)).astype(np.float32)
         else:
             v = _resized_field(coeffs32[i], flat, cw, rows.window(ey0, ey1), cols.window(ex0, ex1), style)
-        values.append(v)
-        crops.append(v[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0] > 0.0)
-    field = GridField(tuple(values), grown, _pixel_boxes(xyxy, W, H))
+        mine = flat_field[at : at + v.size].reshape(v.shape)
+        mine[...] = v
+        at += v.size
+        crops.append(mine[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0] > 0.0)
+    field = GridField(flat_field, grown, _pixel_boxes(xyxy, W, H))
     return GridMasks(MaskCrops(win, tuple(crops), gw, gh), W, H, field)
 
 

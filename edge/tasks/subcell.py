@@ -41,26 +41,53 @@ _MAX_REACH = 1.5
 class GridField:
     """What a :class:`~edge.tasks.mask_modes.GridMasks`' cells were thresholded from.
 
-    ``values[i]`` (rows, cols) is instance i's field less its threshold (> 0 inside) over the
-    cells ``windows[i]`` (x0, y0, x1, y1): its mask's window grown by a cell where the grid
-    allows, so the field is known one cell past the box's cut. ``pixel_boxes[i]`` is the
-    box's frame-pixel window (pixel c is in when x0 <= c < x1), as ``accurate`` crops.
+    Instance i's field less its threshold (> 0 inside) covers the cells ``windows[i]`` (x0,
+    y0, x1, y1): its mask's window grown by a cell where the grid allows, so the field is
+    known one cell past the box's cut. All of them lie in ``flat``, one after another, each
+    row-major (:meth:`values` gives them as arrays): the outlines read every instance's field
+    at once. ``pixel_boxes[i]`` is the box's frame-pixel window (pixel c is in when
+    x0 <= c < x1), as ``accurate`` crops.
     """
 
-    values: tuple[npt.NDArray[np.float32], ...]
+    flat: npt.NDArray[np.float32]
     windows: npt.NDArray[np.int64]
     pixel_boxes: npt.NDArray[np.int64]
 
     def __post_init__(self) -> None:
-        n = len(self.values)
+        n = len(self.windows)
         if self.windows.shape != (n, 4) or self.pixel_boxes.shape != (n, 4):
             raise EdgeError(
-                f"a grid field needs (n, 4) windows and pixel boxes for its {n} instances, "
+                "a grid field needs (n, 4) windows and pixel boxes, "
                 f"got {self.windows.shape} and {self.pixel_boxes.shape}"
             )
-        for v, (x0, y0, x1, y1) in zip(self.values, self.windows.tolist()):
+        if self.flat.ndim != 1 or len(self.flat) != int(self.sizes().sum()):
+            raise EdgeError(
+                f"a grid field over {int(self.sizes().sum())} cells needs as many values, got {self.flat.shape}"
+            )
+
+    @classmethod
+    def of(
+        cls, values: list[npt.NDArray[np.float32]], windows: npt.NDArray[np.int64], pixel_boxes: npt.NDArray[np.int64]
+    ) -> GridField:
+        """A field from one array per instance, each the shape of its window."""
+        for v, (x0, y0, x1, y1) in zip(values, windows.tolist()):
             if v.shape != (y1 - y0, x1 - x0):
                 raise EdgeError(f"a field over cells {x0},{y0}-{x1},{y1} must be {y1 - y0}x{x1 - x0}, got {v.shape}")
+        flat = np.concatenate([v.ravel() for v in values]) if values else np.zeros(0)
+        return cls(flat.astype(np.float32), windows, pixel_boxes)
+
+    def sizes(self) -> npt.NDArray[np.int64]:
+        w = self.windows
+        sizes: npt.NDArray[np.int64] = (w[:, 2] - w[:, 0]) * (w[:, 3] - w[:, 1])
+        return sizes
+
+    def values(self) -> list[npt.NDArray[np.float32]]:
+        ends = np.cumsum(self.sizes()).tolist()
+        starts = [0, *ends[:-1]]
+        return [
+            self.flat[a:b].reshape(y1 - y0, x1 - x0)
+            for a, b, (x0, y0, x1, y1) in zip(starts, ends, self.windows.tolist())
+        ]
 
 
 def trace_cells(crop: npt.NDArray[np.bool_], offset: tuple[int, int]) -> npt.NDArray[np.int64]:
@@ -97,7 +124,7 @@ def subcell_outlines(
 
     sample = _Sampler(field, keep, k)
     qx, qy = (px - sample.x0).astype(np.float32), (py - sample.y0).astype(np.float32)
-    nx, ny = _outward_normals(px, py, nxt, prv, first, k)
+    nx, ny = _outward_normals(px, py, nxt, prv)
     t = np.full(len(P), 0.5, dtype=np.float32)  # the cells' edge: where a flat or rising field stays
     for _ in range(_NEWTON_STEPS):
         value, gx, gy = sample.at(qx + nx * t, qy + ny * t)
@@ -133,42 +160,48 @@ def subcell_outlines(
     moved = (dx_in != 0) | (dy_in != 0)
     straight = (dx_in * dy_out == dy_in * dx_out) & (dx_in * dx_out + dy_in * dy_out > 0)
     fresh = (moved & ~straight) | (np.repeat(k, k) == 1)
-    kept_per = np.add.reduceat(fresh.astype(np.int64), first)
+    ends = np.cumsum(np.add.reduceat(fresh.astype(np.int64), first)).tolist()
     frame = np.stack([rx[fresh], ry[fresh]], axis=1)
-    for i, pts in zip(keep.tolist(), np.split(frame, np.cumsum(kept_per)[:-1])):
-        out[i] = pts
+    for i, a, b in zip(keep.tolist(), [0, *ends[:-1]], ends):
+        out[i] = frame[a:b]
     return out
 
 
 def _outward_normals(
-    px: npt.NDArray[np.int64],
-    py: npt.NDArray[np.int64],
-    nxt: npt.NDArray[np.intp],
-    prv: npt.NDArray[np.intp],
-    first: npt.NDArray[np.int64],
-    k: npt.NDArray[np.int64],
+    px: npt.NDArray[np.int64], py: npt.NDArray[np.int64], nxt: npt.NDArray[np.intp], prv: npt.NDArray[np.intp]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """Unit outward normal (x, y) at each vertex from its neighbours; a spur's tip points on
-    past it, the way the contour came in; a lone cell up."""
-    x, y = px.astype(np.float64), py.astype(np.float64)
-    area = np.add.reduceat(x * y[nxt] - x[nxt] * y, first)  # shoelace: the contour's turning
-    side = np.repeat(np.where(area < 0, -1.0, 1.0), k)
-    tx, ty = x[nxt] - x[prv], y[nxt] - y[prv]
+    """Unit outward normal (x, y) at each vertex of 8-connected contours, from its neighbours;
+    a spur's tip points on past it, the way the contour came in; a lone cell up."""
+    tx, ty = px[nxt] - px[prv], py[nxt] - py[prv]  # each in -2..2 (neighbours are adjacent)
+    ix, iy = px - px[prv], py - py[prv]  # each in -1..1
     tip = (tx == 0) & (ty == 0)
-    nx, ny = np.where(tip, x - x[prv], ty * side), np.where(tip, y - y[prv], -tx * side)
-    length = np.hypot(nx, ny)
-    lone = length == 0
-    ny = np.where(lone, -1.0, ny)
-    length = np.where(lone, 1.0, length)
-    return (nx / length).astype(np.float32), (ny / length).astype(np.float32)
+    code = np.where(tip, 25 + (ix + 1) * 3 + (iy + 1), (tx + 2) * 5 + (ty + 2))
+    return _NORMAL_X[code], _NORMAL_Y[code]
+
+
+def _normal_table() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The normals of :func:`_outward_normals` for every tangent (codes 0-24) and spur tip
+    (25-33). OpenCV traces every outer contour one way round (negative oriented area, y down),
+    so the outward side of tangent (tx, ty) is (-ty, tx)."""
+    t = np.array([(tx, ty) for tx in range(-2, 3) for ty in range(-2, 3)], dtype=np.float64)
+    normals = np.stack([-t[:, 1], t[:, 0]], axis=1)
+    tips = np.array([(ix, iy) for ix in range(-1, 2) for iy in range(-1, 2)], dtype=np.float64)
+    every = np.concatenate([normals, tips])
+    length = np.hypot(every[:, 0], every[:, 1])
+    every[length == 0] = (0.0, -1.0)  # no direction at all: a lone cell
+    every /= np.maximum(length, 1e-12)[:, None] * (length > 0)[:, None] + (length == 0)[:, None]
+    return every[:, 0].astype(np.float32), every[:, 1].astype(np.float32)
+
+
+_NORMAL_X, _NORMAL_Y = _normal_table()
 
 
 class _Sampler:
     """The fields of a frame's instances as one flat array, read at each vertex's instance."""
 
     def __init__(self, field: GridField, keep: npt.NDArray[np.intp], k: npt.NDArray[np.int64]) -> None:
-        sizes = np.array([v.size for v in field.values], dtype=np.int64)
-        self.flat = np.concatenate([v.ravel() for v in field.values])
+        sizes = field.sizes()
+        self.flat = field.flat
         # Per instance, then repeated over its vertices (runs: cheaper than a gather).
         win = field.windows[keep]
         x0, y0, w, h = win[:, 0], win[:, 1], win[:, 2] - win[:, 0], win[:, 3] - win[:, 1]
@@ -185,7 +218,8 @@ class _Sampler:
         w, h = self.w[which], self.h[which]
         inside = (lx >= 0) & (lx < w) & (ly >= 0) & (ly < h)
         i = self.base[which] + np.where(inside, ly * w + lx, 0)
-        return np.where(inside, self.flat[i], np.float32(np.inf))
+        out: npt.NDArray[np.float32] = np.where(inside, self.flat[i], np.float32(np.inf))
+        return out
 
     def at(
         self, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32]

@@ -30,7 +30,7 @@ def _grid(values: npt.NDArray[np.float32], box_px: tuple[int, int, int, int], wi
     crop = values[y0:y1, x0:x1] > 0
     cells = MaskCrops(cells_box[None], (crop,), GRID, GRID)
     gx0, gy0, gx1, gy1 = max(x0 - 1, 0), max(y0 - 1, 0), min(x1 + 1, GRID), min(y1 + 1, GRID)
-    field = GridField((values[gy0:gy1, gx0:gx1],), np.array([[gx0, gy0, gx1, gy1]]), np.array([box_px]))
+    field = GridField.of([values[gy0:gy1, gx0:gx1]], np.array([[gx0, gy0, gx1, gy1]]), np.array([box_px]))
     return GridMasks(cells, W, W, field if with_field else None)
 
 
@@ -77,4 +77,6 @@ def test_vertices_are_whole_pixels_inside_the_box_and_frame() -> None:
 
 def test_a_field_that_does_not_fit_its_window_is_refused() -> None:
     with pytest.raises(EdgeError, match="must be 3x4"):
-        GridField((np.zeros((4, 4), dtype=np.float32),), np.array([[0, 0, 4, 3]]), np.array([[0, 0, 8, 8]]))
+        GridField.of([np.zeros((4, 4), dtype=np.float32)], np.array([[0, 0, 4, 3]]), np.array([[0, 0, 8, 8]]))
+    with pytest.raises(EdgeError, match="needs as many values"):
+        GridField(np.zeros(5, dtype=np.float32), np.array([[0, 0, 4, 3]]), np.array([[0, 0, 8, 8]]))
