@@ -58,7 +58,7 @@ def _draw_objects(image: Image, preds: Sequence[Mapping[str, Any]], labels: bool
             xy = pts.xy if isinstance(pts, Points) else [[q["x"], q["y"]] for q in pts]
             poly = np.rint(xy).astype(np.int32)
             if len(poly) > 8:  # within a pixel of the outline: a quarter of the segments to draw
-                poly = cv2.approxPolyDP(poly, 1.0, True).reshape(-1, 2)
+                poly = np.asarray(cv2.approxPolyDP(poly, 1.0, True), dtype=np.int32).reshape(-1, 2)
             outlines.append((poly, colour(int(p.get("class_id", 0)))))
         elif "rle" in p:  # response_mask_format=rle: drawn by its outline, as a polygon item is
             poly = rle_outline(p["rle"]).astype(np.int32)
