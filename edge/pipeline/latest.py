@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from edge.messages import ResultMessage
 from edge.sources import Frame
+from edge.tasks.points import Points
 
 KEEP = 8  # frames held per stream
 # Answered frames kept apart from the ring above: when inference lags, the newest answered frame
@@ -28,9 +29,10 @@ KEEP_ANSWERED = 4
 # under load may ask for a picture's documents a second or more after it got the picture.
 KEEP_DOCUMENTS = 32
 # ... and at most this many predictions and outline points in them together, the newest
-# KEEP_ANSWERED frames' always kept. A v1 document is Python dicts: ~230 bytes a point, so a
-# crowd of large masks (73 instances, ~20,000 points, issue 18) is ~4.6 MB a frame and 32 of
-# them held 120 MB of the one-stream pipeline's 457 MB peak; boxes alone stay 32 frames deep.
+# KEEP_ANSWERED frames' always kept. A point of a document read back as dicts is ~230 bytes;
+# one of edge's own outlines (edge.tasks.points) ~40 (its array and its JSON), so a crowd of
+# large masks (70 instances, ~24,000 points, issue 18) is ~1 MB a frame, and 32 of them ~30 MB
+# of a pipeline meant to stay under 300 MB; boxes alone stay 32 frames deep.
 DOCUMENT_BUDGET = 60_000
 # What to draw under a stream's results (its tracking zones and lines), by stream; None: nothing.
 Underlay = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]
@@ -80,7 +82,7 @@ def document_weight(results: dict[str, ResultMessage]) -> int:
         n += len(predictions)
         for p in predictions:
             points = p.get("points") if isinstance(p, dict) else None
-            if isinstance(points, list):
+            if isinstance(points, (list, Points)):  # edge's own outlines are Points, not lists
                 n += len(points)
     return n
 

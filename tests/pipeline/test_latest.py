@@ -7,6 +7,7 @@ import numpy as np
 from edge.messages import ResultMessage, ResultSource
 from edge.pipeline.latest import LatestFrames
 from edge.sources import Frame
+from edge.tasks.points import Points
 
 
 def _frame(seq: int) -> Frame:
@@ -102,9 +103,11 @@ def test_the_results_of_an_answered_frame_outlive_its_image() -> None:
     assert latest.documents("cam", 6) is None
 
 
-def _outlined(seq: int, instances: int, points: int) -> ResultMessage:
-    """A result of ``instances`` predictions with ``points`` outline points each."""
-    pred = {"x": 1.0, "points": [{"x": 0.0, "y": 0.0}] * points}
+def _outlined(seq: int, instances: int, points: int, as_array: bool = False) -> ResultMessage:
+    """A result of ``instances`` predictions with ``points`` outline points each: dicts, as a
+    document read back has them, or :class:`Points`, as edge's own results carry them."""
+    outline: object = Points(np.zeros((points, 2))) if as_array else [{"x": 0.0, "y": 0.0}] * points
+    pred = {"x": 1.0, "points": outline}
     v1 = {"image": {"width": 6, "height": 4}, "predictions": [pred] * instances}
     return ResultMessage("cam", "a", seq, 1000.0 + seq, ResultSource.LOCAL, v1)
 
@@ -112,7 +115,7 @@ def _outlined(seq: int, instances: int, points: int) -> ResultMessage:
 def test_document_weight_counts_predictions_and_points() -> None:
     from edge.pipeline.latest import document_weight
 
-    cases = [(_result(0, "a"), 0), (_outlined(0, 3, 0), 3), (_outlined(0, 3, 10), 33)]
+    cases = [(_result(0, "a"), 0), (_outlined(0, 3, 0), 3), (_outlined(0, 3, 10), 33), (_outlined(0, 3, 10, True), 33)]
     for message, weight in cases:
         assert document_weight({"a": message}) == weight
 
