@@ -117,6 +117,12 @@ def add_case_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confidence", type=float, help="confidence threshold (default 0.4; --crowd-large: 0.25)")
     p.add_argument("--overlap", type=float, help="NMS overlap (default 0.3; --crowd-large: 0.7)")
     p.add_argument(
+        "--mask-decode-mode",
+        choices=("accurate", "fast", "tradeoff"),
+        help="instance segmentation's mask decode mode (default accurate; docs/daemon.md, mask decode modes)",
+    )
+    p.add_argument("--tradeoff-factor", type=float, help="with --mask-decode-mode tradeoff: 0-1 (default 0)")
+    p.add_argument(
         "--multi",
         action="store_true",
         help="two models on two live streams: the default thread budget against each --multi-threads setting",

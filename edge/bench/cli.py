@@ -39,10 +39,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.bench.cases import add_case_arguments
 from edge.bench.memory import peak_rss_mb as _peak_rss_mb
+
+if TYPE_CHECKING:
+    from edge.tasks.params import MaskDecodeMode
 from edge.bench.report import Measurement, format_report, machine_description
 from edge.errors import EdgeError
 from edge.jsonfast import dumps_bytes
@@ -102,6 +105,8 @@ class BenchOptions:
     instances: int | None = None
     confidence: float | None = None  # None: InferenceParams' default
     overlap: float | None = None
+    mask_decode_mode: MaskDecodeMode = "accurate"  # instance segmentation only (edge.tasks.mask_modes)
+    tradeoff_factor: float = 0.0
 
     def params(self) -> Any:
         from edge.tasks.params import InferenceParams
@@ -110,6 +115,8 @@ class BenchOptions:
         return InferenceParams(
             confidence=d.confidence if self.confidence is None else self.confidence,
             overlap=d.overlap if self.overlap is None else self.overlap,
+            mask_decode_mode=self.mask_decode_mode,
+            tradeoff_factor=self.tradeoff_factor,
         )
 
 
@@ -390,6 +397,8 @@ def _run_child(
         cmd += ["--confidence", str(opts.confidence)]
     if opts.overlap is not None:
         cmd += ["--overlap", str(opts.overlap)]
+    if opts.mask_decode_mode != "accurate":
+        cmd += ["--mask-decode-mode", opts.mask_decode_mode, "--tradeoff-factor", str(opts.tradeoff_factor)]
     out = []
     for data in json.loads(_child_output(cmd, model, streams)):
         data["runs"] = tuple(data.get("runs", ()))
@@ -436,7 +445,11 @@ def _options(args: argparse.Namespace) -> BenchOptions:
     from edge.bench.cases import case_thresholds
 
     confidence, overlap = case_thresholds(args)
-    return BenchOptions(args.backend, args.threads, not args.sequential, args.instances, confidence, overlap)
+    mode: MaskDecodeMode = getattr(args, "mask_decode_mode", None) or "accurate"  # argparse checked the choice
+    factor = float(getattr(args, "tradeoff_factor", None) or 0.0)
+    return BenchOptions(
+        args.backend, args.threads, not args.sequential, args.instances, confidence, overlap, mode, factor
+    )
 
 
 def bench_main(args: argparse.Namespace) -> int:

@@ -43,3 +43,30 @@ def test_crowd_inputs_are_segment_then_detect(tmp_path: Path) -> None:
 def test_multi_refuses_bad_arguments(kw: dict[str, object], message: str) -> None:
     with pytest.raises(EdgeError, match=message):
         multi_main(_args(**kw), "test machine")
+
+
+@pytest.mark.parametrize(
+    ("argv", "mode", "factor"),
+    [
+        ([], "accurate", 0.0),
+        (["--mask-decode-mode", "fast"], "fast", 0.0),
+        (["--mask-decode-mode", "tradeoff", "--tradeoff-factor", "0.5"], "tradeoff", 0.5),
+    ],
+)
+def test_the_mask_decode_mode_reaches_the_bench_params(argv: list[str], mode: str, factor: float) -> None:
+    from edge.bench.cli import _options, add_arguments
+
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    params = _options(ap.parse_args(["--crowd-large", *argv])).params()
+    assert (params.mask_decode_mode, params.tradeoff_factor) == (mode, factor)
+    assert (params.confidence, params.overlap) == (0.25, 0.7)
+
+
+def test_an_unknown_mask_decode_mode_is_refused() -> None:
+    from edge.bench.cli import add_arguments
+
+    ap = argparse.ArgumentParser()
+    add_arguments(ap)
+    with pytest.raises(SystemExit):
+        ap.parse_args(["--mask-decode-mode", "quick"])
