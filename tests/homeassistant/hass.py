@@ -116,7 +116,7 @@ def _mqtt_entry(port: int) -> dict[str, Any]:
 class HomeAssistant:
     """``python -m homeassistant --config DIR --skip-pip`` in its own process; REST API on ``url``."""
 
-    def __init__(self, directory: Path, broker_port: int) -> None:
+    def __init__(self, directory: Path, broker_port: int, frontend: bool = False) -> None:
         if not HASS_PYTHON.exists():
             pytest.fail(f"the Home Assistant test needs {HASS_PYTHON}: {INSTALL_HINT}")
         self.dir = directory
@@ -131,6 +131,8 @@ class HomeAssistant:
             "  unit_system: metric\n  time_zone: UTC\n  currency: EUR\n  country: DE\n"
             f"http:\n  server_host: 127.0.0.1\n  server_port: {self.port}\napi:\n"
             "logger:\n  default: warning\n  logs:\n    homeassistant.components.mqtt: info\n"
+            # The UI, for tools/screenshot_docs.py; the tests need only the REST API.
+            + ("frontend:\nconfig:\n" if frontend else "")
         )
         files = {
             "auth": _auth(),
