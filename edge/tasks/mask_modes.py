@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -46,6 +47,7 @@ from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from edge.tasks.rle import counts_from_bounds_many
 from edge.tasks.subcell import GridField, subcell_outlines, trace_cells
+from edge.tasks.window_resize import AlignedAxis, plan_axis
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,9 @@ def grid_masks_from_protos(
     resized = (gw, gh) != (cx1 - cx0, cy1 - cy0)
     if resized:
         rows, cols = linear_taps(cy1 - cy0, gh), linear_taps(cx1 - cx0, gw)
+        # cv2.resize over aligned windows where the grid's scale allows (edge.tasks.window_resize);
+        # no exactness check here: tradeoff's cells are not held to bit-identical sums.
+        ay, ax = plan_axis(cy1 - cy0, gh, rows), plan_axis(cx1 - cx0, gw, cols)
     # Cell (c, r) is inside the box when ceil(x0) <= c < ceil(x1), the box scaled to cells.
     scale = np.array([gw / W, gh / H, gw / W, gh / H])
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64) * scale), 0, [gw, gh, gw, gh]).astype(np.int64)
@@ -226,6 +231,8 @@ def grid_masks_from_protos(
             v = band(coeffs32[i], flat, cw, slice(ey0, ey1), slice(ex0, ex1))
             if style is MaskStyle.ROBOFLOW:  # the same cells; the field accurate resizes is the sigmoid's
                 v = (np.float32(1.0) / (np.float32(1.0) + np.exp(-v)) - np.float32(0.5)).astype(np.float32)
+        elif ay is not None and ax is not None:
+            v = _resized_field_aligned(coeffs32[i], flat, cw, ay, ax, (ex0, ey0, ex1, ey1), style)
         else:
             v = _resized_field(coeffs32[i], flat, cw, rows.window(ey0, ey1), cols.window(ex0, ex1), style)
         mine = flat_field[at : at + v.size].reshape(v.shape)
@@ -241,6 +248,29 @@ def _pixel_boxes(xyxy: npt.NDArray[np.floating], W: int, H: int) -> npt.NDArray[
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
     win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
     return win
+
+
+def _resized_field_aligned(
+    coeff: npt.NDArray[np.float32],
+    flat: npt.NDArray[np.float32],
+    cw: int,
+    ay: AlignedAxis,
+    ax: AlignedAxis,
+    window: tuple[int, int, int, int],
+    style: MaskStyle,
+) -> npt.NDArray[np.float32]:
+    """As :func:`_resized_field`, by one ``cv2.resize`` of the cells under the window."""
+    ex0, ey0, ex1, ey1 = window
+    (r0, r1), (c0, c1) = ay.cells(ey0, ey1), ax.cells(ex0, ex1)
+    values = band(coeff, flat, cw, slice(r0, r1), slice(c0, c1))
+    if style is MaskStyle.ROBOFLOW:  # Roboflow resizes the sigmoid, then keeps > 0.5
+        values = (np.float32(1.0) / (np.float32(1.0) + np.exp(-values))).astype(np.float32)
+    (oy, oy1), (ox, ox1) = ay.pixels(r0, r1), ax.pixels(c0, c1)
+    grid = np.asarray(cv2.resize(values, (ox1 - ox, oy1 - oy), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
+    out: npt.NDArray[np.float32] = grid[ey0 - oy : ey1 - oy, ex0 - ox : ex1 - ox]
+    if style is MaskStyle.ROBOFLOW:
+        out = out - np.float32(0.5)
+    return out
 
 
 def _resized_field(

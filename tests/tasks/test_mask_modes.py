@@ -9,13 +9,13 @@ fill against accurate's polygon's fill (what a subscriber of polygons sees in ea
 | mode | style | mask (RLE) vs accurate | fill vs accurate | fill vs own mask | fill vs accurate's fill | vertices |
 | --- | --- | --- | --- | --- | --- | --- |
 | accurate | ultralytics | 1.000 / 1.000 | 0.953 / 1.000 | 0.953 / 1.000 | 1.000 / 1.000 | 6055 |
-| fast | ultralytics | 0.755 / 0.925 | 0.917 / 0.988 | 0.753 / 0.917 | 0.917 / 0.989 | 1032 |
-| tradeoff 0.5 | ultralytics | 0.842 / 0.968 | 0.943 / 0.994 | 0.829 / 0.966 | 0.972 / 0.995 | 2133 |
-| tradeoff 1 | ultralytics | 0.938 / 0.981 | 0.953 / 0.996 | 0.931 / 0.978 | 0.977 / 0.996 | 2963 |
+| fast | ultralytics | 0.755 / 0.925 | 0.917 / 0.988 | 0.753 / 0.917 | 0.917 / 0.988 | 977 |
+| tradeoff 0.5 | ultralytics | 0.842 / 0.968 | 0.943 / 0.993 | 0.829 / 0.966 | 0.969 / 0.994 | 2005 |
+| tradeoff 1 | ultralytics | 0.938 / 0.981 | 0.953 / 0.996 | 0.933 / 0.977 | 0.977 / 0.996 | 2660 |
 | accurate | roboflow | 1.000 / 1.000 | 0.951 / 1.000 | 0.951 / 1.000 | 1.000 / 1.000 | 4467 |
-| fast | roboflow | 0.739 / 0.936 | 0.865 / 0.972 | 0.797 / 0.936 | 0.865 / 0.975 | 1001 |
-| tradeoff 0.5 | roboflow | 0.771 / 0.956 | 0.881 / 0.978 | 0.840 / 0.965 | 0.881 / 0.979 | 1973 |
-| tradeoff 1 | roboflow | 0.863 / 0.973 | 0.892 / 0.979 | 0.939 / 0.978 | 0.892 / 0.983 | 2731 |
+| fast | roboflow | 0.739 / 0.936 | 0.865 / 0.972 | 0.797 / 0.936 | 0.865 / 0.975 | 957 |
+| tradeoff 0.5 | roboflow | 0.771 / 0.956 | 0.881 / 0.977 | 0.840 / 0.965 | 0.881 / 0.979 | 1838 |
+| tradeoff 1 | roboflow | 0.863 / 0.973 | 0.890 / 0.979 | 0.939 / 0.978 | 0.890 / 0.982 | 2412 |
 
 The lowest values are the smallest shapes (a few prototype cells across). The polygon is the
 outer contour only, so its fill loses holes and islands even in accurate mode. The coarser
