@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
@@ -41,6 +41,8 @@ class AppParts:
     edge_config: object | None = None  # the daemon's EdgeConfig, for /api/config (edge.web)
     engines: Callable[[], Mapping[str, object]] | None = None  # engine reports by model, for /api/status
     started: float = field(default_factory=time.time)
+    # What to call when the server stops (the web routes' picture threads); run by HttpServer.stop.
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
 
 def readiness(pipeline: ServePipeline, publisher: Publisher) -> list[str]:
@@ -106,5 +108,8 @@ def _web_routes(parts: AppParts) -> list[Route]:
 
     if not isinstance(getattr(parts.pipeline, "latest", None), LatestFrames):
         return []
-    web = WebParts(parts.keys, parts.pipeline, parts.publisher, parts.edge_config, parts.started, parts.engines)  # type: ignore[arg-type]
+    pipeline: Any = parts.pipeline  # it has ``latest``, checked above: a WebPipeline
+    web = WebParts(
+        parts.keys, pipeline, parts.publisher, parts.edge_config, parts.started, parts.engines, parts.closers.append
+    )
     return web_routes(web)

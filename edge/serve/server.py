@@ -49,7 +49,9 @@ class HttpServer:
         engines: Callable[[], Mapping[str, object]] | None = None,  # TensorRT engine reports, for /api/status
     ) -> None:
         keys = config.resolve_keys()
-        app = build_app(AppParts(config, keys, pipeline, models, publisher, registry, edge_config, engines=engines))
+        parts = AppParts(config, keys, pipeline, models, publisher, registry, edge_config, engines=engines)
+        app = build_app(parts)
+        self._closers = parts.closers
         self._config = config
         self._server = uvicorn.Server(
             uvicorn.Config(
@@ -108,3 +110,5 @@ class HttpServer:
     def stop(self, timeout: float = 5.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
+        for close in self._closers:  # after the requests that used them have ended
+            close()

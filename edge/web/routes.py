@@ -33,6 +33,7 @@ class WebParts:
     config: object | None  # the effective EdgeConfig; None when the server was started without one
     started: float  # time.time() at start
     engines: Callable[[], Mapping[str, object]] | None = None  # TensorRT engine reports (dataclasses) by model
+    on_close: Callable[[Callable[[], None]], None] | None = None  # registers what to release when the server stops
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -44,7 +45,10 @@ def web_routes(parts: WebParts) -> list[Route]:
     cpu = WebCpu()
     monitor = LoadMonitor(states.get, lambda: _infer_seconds(parts.pipeline), cpu)
     hub = MjpegHub(parts.pipeline.latest, render=pictures.get, rate=lambda: monitor.current.mjpeg_fps, cpu=cpu)
-    streams_of = StreamPictures(parts.pipeline.latest, states, pictures, hub, monitor, picture_executor(cpu))
+    executor = picture_executor(cpu)
+    if parts.on_close is not None:
+        parts.on_close(lambda: executor.shutdown(wait=False, cancel_futures=True))
+    streams_of = StreamPictures(parts.pipeline.latest, states, pictures, hub, monitor, executor)
     sessions = Sessions()
     info = page_info(parts.config)
 

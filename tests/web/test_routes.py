@@ -123,3 +123,22 @@ def test_api_keys_are_required_when_set(short_clip: Path, tmp_path: Path, monkey
         assert json.loads(config.body)["http"]["api_keys"] == "***"
     finally:
         run.finish()
+
+
+def test_the_picture_threads_end_with_the_server(
+    short_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    def pictures() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("edge-picture")]
+
+    monkeypatch.setenv("EDGE_WEB_TEST_PASSWORD", PASSWORD)
+    before = set(pictures())
+    run = serve(_config(short_clip) + f"state_dir: {tmp_path}\n")
+    try:
+        wait_for(lambda: request(run.url + "/api/streams/cam/latest.jpg?quality=50").status == 200, 30)
+        assert set(pictures()) - before, "a picture is drawn on the picture threads"
+    finally:
+        run.finish()
+    wait_for(lambda: not set(pictures()) - before, 10)
