@@ -114,32 +114,62 @@ def subcell_outlines(
     if not len(keep):
         return out
     sx, sy = width / cells.width, height / cells.height
-    k = lens[keep]
     P = np.concatenate([traced[i] for i in keep.tolist()])
     # Columns, not (n, 2) rows: numpy's reductions and broadcasts over pairs are slow.
     px, py = P[:, 0], P[:, 1]
-    first = np.cumsum(k) - k
-    start = np.repeat(first, k)
-    end = start + np.repeat(k, k)
-    idx = np.arange(len(P))
-    nxt = np.where(idx + 1 < end, idx + 1, start)
-    prv = np.where(idx > start, idx - 1, end - 1)
-
-    nx, ny = _outward_normals(px, py, nxt, prv)
+    ring = _Rings(lens[keep])
+    nx, ny = _outward_normals(px, py, ring.nxt, ring.prv)
     stride = max(1, round(_SPACING_PX / min(sx, sy)))
     if stride > 1:
         # A finer grid (tradeoff) needs no vertex every cell: every stride-th, and each turn.
-        turn = (px[nxt] - px != px - px[prv]) | (py[nxt] - py != py - py[prv])
-        chosen = turn | ((idx - start) % stride == 0)
+        turn = (px[ring.nxt] - px != px - px[ring.prv]) | (py[ring.nxt] - py != py - py[ring.prv])
+        chosen = turn | ((ring.idx - ring.start) % stride == 0)
         px, py, nx, ny = px[chosen], py[chosen], nx[chosen], ny[chosen]
-        k = np.add.reduceat(chosen.astype(np.int64), first)
-        first = np.cumsum(k) - k
-        start = np.repeat(first, k)
-        end = start + np.repeat(k, k)
-        idx = np.arange(len(px))
-        nxt = np.where(idx + 1 < end, idx + 1, start)
-        prv = np.where(idx > start, idx - 1, end - 1)
-    sample = _Sampler(field, keep, k)
+        ring = _Rings(np.add.reduceat(chosen.astype(np.int64), ring.first))
+    sample = _Sampler(field, keep, ring.k)
+    t = _zero_crossing(sample, px, py, nx, ny)
+    # Half a frame pixel back in along the normal, in frame units (a cell is sx x sy pixels).
+    ox, oy = nx * sx, ny * sy
+    back = 0.5 / np.hypot(ox, oy)
+    fx = (px + nx * t + 0.5) * sx - 0.5 - ox * back
+    fy = (py + ny * t + 0.5) * sy - 0.5 - oy * back
+    fx, fy = _onto_boxes(fx, fy, px, py, keep, ring.k, cells, field, sample)
+    rx, ry = np.rint(fx) + 0.0, np.rint(fy) + 0.0  # + 0.0: no -0.0
+    # Rounding can land neighbours on one pixel, and a run on one line needs only its ends:
+    # keep a vertex that moves on from the one before and turns (a lone vertex is kept).
+    dx_in, dy_in = rx - rx[ring.prv], ry - ry[ring.prv]
+    dx_out, dy_out = rx[ring.nxt] - rx, ry[ring.nxt] - ry
+    moved = (dx_in != 0) | (dy_in != 0)
+    straight = (dx_in * dy_out == dy_in * dx_out) & (dx_in * dx_out + dy_in * dy_out > 0)
+    fresh = (moved & ~straight) | (np.repeat(ring.k, ring.k) == 1)
+    ends = np.cumsum(np.add.reduceat(fresh.astype(np.int64), ring.first)).tolist()
+    frame = np.stack([rx[fresh], ry[fresh]], axis=1)
+    for i, a, b in zip(keep.tolist(), [0, *ends[:-1]], ends):
+        out[i] = frame[a:b]
+    return out
+
+
+class _Rings:
+    """Closed contours of ``k`` vertices each, laid end to end: each vertex's next and previous."""
+
+    def __init__(self, k: npt.NDArray[np.int64]) -> None:
+        self.k = k
+        self.first = np.cumsum(k) - k
+        self.start = np.repeat(self.first, k)
+        end = self.start + np.repeat(k, k)
+        self.idx = np.arange(int(k.sum()))
+        self.nxt = np.where(self.idx + 1 < end, self.idx + 1, self.start)
+        self.prv = np.where(self.idx > self.start, self.idx - 1, end - 1)
+
+
+def _zero_crossing(
+    sample: _Sampler,
+    px: npt.NDArray[np.int64],
+    py: npt.NDArray[np.int64],
+    nx: npt.NDArray[np.float32],
+    ny: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """How far (cells) along its outward normal each boundary cell's field reaches zero."""
     qx, qy = (px - sample.x0).astype(np.float32), (py - sample.y0).astype(np.float32)
     t = np.full(len(px), 0.5, dtype=np.float32)  # the cells' edge: where a flat or rising field stays
     for _ in range(_NEWTON_STEPS):
@@ -148,16 +178,27 @@ def subcell_outlines(
         falling = slope < -1e-6
         step = np.where(falling, -value / np.where(falling, slope, np.float32(-1.0)), np.float32(0.0))
         t = np.clip(t + np.clip(step, -0.75, 0.75), 0.0, _MAX_REACH).astype(np.float32)
-    # Half a frame pixel back in along the normal, in frame units (a cell is sx x sy pixels).
-    ox, oy = nx * sx, ny * sy
-    back = 0.5 / np.hypot(ox, oy)
-    fx = (px + nx * t + 0.5) * sx - 0.5 - ox * back
-    fy = (py + ny * t + 0.5) * sy - 0.5 - oy * back
+    return t
 
+
+def _onto_boxes(
+    fx: npt.NDArray[np.floating],
+    fy: npt.NDArray[np.floating],
+    px: npt.NDArray[np.int64],
+    py: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.intp],
+    k: npt.NDArray[np.int64],
+    cells: MaskCrops,
+    field: GridField,
+    sample: _Sampler,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Frame positions kept within each box's pixels, and put on the box's last pixel where the
+    contour runs along its cut (the field still > 0 past the window's edge)."""
     box, win = field.pixel_boxes[keep], cells.windows[keep]
     bx0, by0 = np.repeat(box[:, 0], k), np.repeat(box[:, 1], k)
     bx1, by1 = np.repeat(np.maximum(box[:, 2] - 1, box[:, 0]), k), np.repeat(np.maximum(box[:, 3] - 1, box[:, 1]), k)
-    fx, fy = np.clip(fx, bx0, bx1), np.clip(fy, by0, by1)
+    cx: npt.NDArray[np.float64] = np.clip(fx, bx0, bx1).astype(np.float64)
+    cy: npt.NDArray[np.float64] = np.clip(fy, by0, by1).astype(np.float64)
     wx0, wy0 = np.repeat(win[:, 0], k), np.repeat(win[:, 1], k)
     wx1, wy1 = np.repeat(win[:, 2] - 1, k), np.repeat(win[:, 3] - 1, k)
     # Only vertices on their window's edge can be on the box's cut: few, so test just those.
@@ -165,22 +206,10 @@ def subcell_outlines(
         at_lo, at_hi = np.flatnonzero(pos == lo), np.flatnonzero(pos == hi)
         out_lo = sample.cell(at_lo, px[at_lo] - (axis == 0), py[at_lo] - (axis == 1)) > 0
         out_hi = sample.cell(at_hi, px[at_hi] + (axis == 0), py[at_hi] + (axis == 1)) > 0
-        target = fx if axis == 0 else fy
+        target = cx if axis == 0 else cy
         target[at_lo[out_lo]] = put_lo[at_lo[out_lo]]
         target[at_hi[out_hi]] = put_hi[at_hi[out_hi]]
-    rx, ry = np.rint(fx) + 0.0, np.rint(fy) + 0.0  # + 0.0: no -0.0
-    # Rounding can land neighbours on one pixel, and a run on one line needs only its ends:
-    # keep a vertex that moves on from the one before and turns (a lone vertex is kept).
-    dx_in, dy_in = rx - rx[prv], ry - ry[prv]
-    dx_out, dy_out = rx[nxt] - rx, ry[nxt] - ry
-    moved = (dx_in != 0) | (dy_in != 0)
-    straight = (dx_in * dy_out == dy_in * dx_out) & (dx_in * dx_out + dy_in * dy_out > 0)
-    fresh = (moved & ~straight) | (np.repeat(k, k) == 1)
-    ends = np.cumsum(np.add.reduceat(fresh.astype(np.int64), first)).tolist()
-    frame = np.stack([rx[fresh], ry[fresh]], axis=1)
-    for i, a, b in zip(keep.tolist(), [0, *ends[:-1]], ends):
-        out[i] = frame[a:b]
-    return out
+    return cx, cy
 
 
 def _outward_normals(
