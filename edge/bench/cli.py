@@ -39,13 +39,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from edge.bench.cases import add_case_arguments
 from edge.bench.memory import peak_rss_mb as _peak_rss_mb
-
-if TYPE_CHECKING:
-    from edge.tasks.params import MaskDecodeMode
+from edge.bench.options import BenchOptions as BenchOptions  # re-exported: the bench's callers import it here
+from edge.bench.options import add_arguments as add_arguments
+from edge.bench.options import options as _options
 from edge.bench.report import Measurement, format_report, machine_description
 from edge.errors import EdgeError
 from edge.jsonfast import dumps_bytes
@@ -95,29 +94,6 @@ def larger_input(model: Path, size: int, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx.save(m, str(out))
     return out
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    backend: str = "onnxruntime"
-    threads: int | None = None
-    pipelined: bool = True
-    instances: int | None = None
-    confidence: float | None = None  # None: InferenceParams' default
-    overlap: float | None = None
-    mask_decode_mode: MaskDecodeMode = "accurate"  # instance segmentation only (edge.tasks.mask_modes)
-    tradeoff_factor: float = 0.0
-
-    def params(self) -> Any:
-        from edge.tasks.params import InferenceParams
-
-        d = InferenceParams()
-        return InferenceParams(
-            confidence=d.confidence if self.confidence is None else self.confidence,
-            overlap=d.overlap if self.overlap is None else self.overlap,
-            mask_decode_mode=self.mask_decode_mode,
-            tradeoff_factor=self.tradeoff_factor,
-        )
 
 
 def _open(model_path: Path, opts: BenchOptions, raw: bool = True) -> tuple[Any, Any, int]:
@@ -441,17 +417,6 @@ def default_models() -> list[Path]:
     return [p for p in (root / "shapes-detect.onnx", root / "shapes-segment.onnx") if p.is_file()]
 
 
-def _options(args: argparse.Namespace) -> BenchOptions:
-    from edge.bench.cases import case_thresholds
-
-    confidence, overlap = case_thresholds(args)
-    mode: MaskDecodeMode = getattr(args, "mask_decode_mode", None) or "accurate"  # argparse checked the choice
-    factor = float(getattr(args, "tradeoff_factor", None) or 0.0)
-    return BenchOptions(
-        args.backend, args.threads, not args.sequential, args.instances, confidence, overlap, mode, factor
-    )
-
-
 def bench_main(args: argparse.Namespace) -> int:
     from edge.bench.cases import crowd_inputs, multi_main
     from edge.demo.clip import ClipKind, ClipSpec, cached_clip
@@ -489,24 +454,6 @@ def bench_main(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2))
     return 0
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", action="append", help="model to run (repeat; default: the detect and segment fixtures)")
-    p.add_argument("--streams", help="stream counts to run, comma-separated (default 1,4; --crowd: 1)")
-    p.add_argument("--frames", type=int, default=300, help="frames per stream and raw iterations (default 300)")
-    p.add_argument("--size", default="640x480", help="clip frame size (default 640x480)")
-    p.add_argument("--clip", help="a video file to use instead of a generated clip")
-    p.add_argument("--cache", help="where generated clips are kept (default: the temp folder)")
-    p.add_argument("--backend", default="onnxruntime", help="backend (default onnxruntime)")
-    p.add_argument("--json", help="also write the measurements to this JSON file")
-    p.add_argument("--imgsz", type=int, help="run the models at this square input size (same weights, more compute)")
-    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: the daemon's thread budget)")
-    p.add_argument("--instances", type=int, help="inferences in flight (default: the daemon's thread budget)")
-    p.add_argument("--repeat", type=int, default=5, help="raw/pipeline pairs per run; medians reported (default 5)")
-    p.add_argument("--sequential", action="store_true", help="run each model's stages on one thread (pipelined: false)")
-    p.add_argument("--no-tracking", action="store_true", help="skip the tracker cost (20 and 100 objects)")
-    add_case_arguments(p)
 
 
 def main() -> None:
