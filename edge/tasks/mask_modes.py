@@ -42,7 +42,7 @@ from edge.errors import EdgeError
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
-from edge.tasks.masks import band, content_cells, mask_crops_from_protos, row_major
+from edge.tasks.masks import band, box_windows, content_cells, mask_crops_from_protos, row_major
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from edge.tasks.rle import counts_from_bounds_many
@@ -230,7 +230,7 @@ def grid_masks_from_protos(
         if not resized:
             v = band(coeffs32[i], flat, cw, slice(ey0, ey1), slice(ex0, ex1))
             if style is MaskStyle.ROBOFLOW:  # the same cells; the field accurate resizes is the sigmoid's
-                v = (np.float32(1.0) / (np.float32(1.0) + np.exp(-v)) - np.float32(0.5)).astype(np.float32)
+                v = _sigmoid(v) - np.float32(0.5)
         elif ay is not None and ax is not None:
             v = _resized_field_aligned(coeffs32[i], flat, cw, ay, ax, (ex0, ey0, ex1, ey1), style)
         else:
@@ -239,15 +239,8 @@ def grid_masks_from_protos(
         mine[...] = v
         at += v.size
         crops.append(mine[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0] > 0.0)
-    field = GridField(flat_field, grown, _pixel_boxes(xyxy, W, H))
+    field = GridField(flat_field, grown, box_windows(xyxy, W, H))
     return GridMasks(MaskCrops(win, tuple(crops), gw, gh), W, H, field)
-
-
-def _pixel_boxes(xyxy: npt.NDArray[np.floating], W: int, H: int) -> npt.NDArray[np.int64]:
-    """Frame pixel (c, r) is inside box (x0, y0, x1, y1) when ceil(x0) <= c < ceil(x1)."""
-    win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
-    win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
-    return win
 
 
 def _resized_field_aligned(
@@ -264,7 +257,7 @@ def _resized_field_aligned(
     (r0, r1), (c0, c1) = ay.cells(ey0, ey1), ax.cells(ex0, ex1)
     values = band(coeff, flat, cw, slice(r0, r1), slice(c0, c1))
     if style is MaskStyle.ROBOFLOW:  # Roboflow resizes the sigmoid, then keeps > 0.5
-        values = (np.float32(1.0) / (np.float32(1.0) + np.exp(-values))).astype(np.float32)
+        values = _sigmoid(values)
     (oy, oy1), (ox, ox1) = ay.pixels(r0, r1), ax.pixels(c0, c1)
     grid = np.asarray(cv2.resize(values, (ox1 - ox, oy1 - oy), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
     out: npt.NDArray[np.float32] = grid[ey0 - oy : ey1 - oy, ex0 - ox : ex1 - ox]
@@ -288,11 +281,17 @@ def _resized_field(
     logits = band(coeff, flat, cw, slice(r0, r1), slice(c0, c1))
     rs, cs = rows.shifted(r0), cols.shifted(c0)
     if style is MaskStyle.ROBOFLOW:  # Roboflow resizes the sigmoid, then keeps > 0.5
-        probs = (np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))).astype(np.float32)
+        probs = _sigmoid(logits)
         out: npt.NDArray[np.float32] = interpolate(probs, rs, cs) - np.float32(0.5)
         return out
     resized: npt.NDArray[np.float32] = interpolate(logits, rs, cs)
     return resized
+
+
+def _sigmoid(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """float32 throughout, as Roboflow's decoder computes it."""
+    out: npt.NDArray[np.float32] = (np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))).astype(np.float32)
+    return out
 
 
 def _cell_of(length: int, cells: int) -> npt.NDArray[np.int64]:

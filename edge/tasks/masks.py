@@ -87,7 +87,7 @@ def _logits(
     return logits, rows.shifted(r0), cols.shifted(c0)
 
 
-def _box_windows(xyxy: npt.NDArray[np.floating], W: int, H: int) -> npt.NDArray[np.int64]:
+def box_windows(xyxy: npt.NDArray[np.floating], W: int, H: int) -> npt.NDArray[np.int64]:
     """Pixel (c, r) is inside box (x0, y0, x1, y1) when ceil(x0) <= c < ceil(x1)."""
     win = np.clip(np.ceil(np.asarray(xyxy, dtype=np.float64)), 0, [W, H, W, H]).astype(np.int64)
     win[:, 2:] = np.maximum(win[:, 2:], win[:, :2])
@@ -121,7 +121,7 @@ def _ultralytics_crops_aligned(
 ) -> MaskCrops:
     """As :func:`_ultralytics_crops`, each box's logits resized by ``cv2.resize`` over an
     aligned window of cells (:mod:`edge.tasks.window_resize`)."""
-    win = _box_windows(xyxy, W, H)
+    win = box_windows(xyxy, W, H)
     flat, cw = row_major(content), content.shape[2]
     crops: list[npt.NDArray[np.bool_]] = []
     for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
@@ -143,7 +143,7 @@ def _ultralytics_crops(
     W: int,
     H: int,
 ) -> MaskCrops:
-    win = _box_windows(xyxy, W, H)
+    win = box_windows(xyxy, W, H)
     crops: list[npt.NDArray[np.bool_]] = []
     scratch = Scratch()  # one frame's instances share the float work areas
     for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
