@@ -47,9 +47,8 @@ class GridField:
     Instance i's field less its threshold (> 0 inside) covers the cells ``windows[i]`` (x0,
     y0, x1, y1): its mask's window grown by a cell where the grid allows, so the field is
     known one cell past the box's cut. All of them lie in ``flat``, one after another, each
-    row-major (:meth:`values` gives them as arrays): the outlines read every instance's field
-    at once. ``pixel_boxes[i]`` is the box's frame-pixel window (pixel c is in when
-    x0 <= c < x1), as ``accurate`` crops.
+    row-major: the outlines read every instance's field at once. ``pixel_boxes[i]`` is the
+    box's frame-pixel window (pixel c is in when x0 <= c < x1), as ``accurate`` crops.
     """
 
     flat: npt.NDArray[np.float32]
@@ -83,14 +82,6 @@ class GridField:
         w = self.windows
         sizes: npt.NDArray[np.int64] = (w[:, 2] - w[:, 0]) * (w[:, 3] - w[:, 1])
         return sizes
-
-    def values(self) -> list[npt.NDArray[np.float32]]:
-        ends = np.cumsum(self.sizes()).tolist()
-        starts = [0, *ends[:-1]]
-        return [
-            self.flat[a:b].reshape(y1 - y0, x1 - x0)
-            for a, b, (x0, y0, x1, y1) in zip(starts, ends, self.windows.tolist())
-        ]
 
 
 def trace_cells(crop: npt.NDArray[np.bool_], offset: tuple[int, int]) -> npt.NDArray[np.int64]:
@@ -232,9 +223,9 @@ def _normal_table() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     normals = np.stack([-t[:, 1], t[:, 0]], axis=1)
     tips = np.array([(ix, iy) for ix in range(-1, 2) for iy in range(-1, 2)], dtype=np.float64)
     every = np.concatenate([normals, tips])
-    length = np.hypot(every[:, 0], every[:, 1])
-    every[length == 0] = (0.0, -1.0)  # no direction at all: a lone cell
-    every /= np.maximum(length, 1e-12)[:, None] * (length > 0)[:, None] + (length == 0)[:, None]
+    lone = np.hypot(every[:, 0], every[:, 1]) == 0
+    every[lone] = (0.0, -1.0)  # no direction at all: a lone cell
+    every /= np.hypot(every[:, 0], every[:, 1])[:, None]
     return every[:, 0].astype(np.float32), every[:, 1].astype(np.float32)
 
 
