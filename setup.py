@@ -1,6 +1,17 @@
 """Packaging for edge. Tool settings (ruff, mypy, pytest) live in pyproject.toml."""
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
+
+# edge/tasks/_native.c: the instance masks' upsample-and-threshold in one pass (docs/masks.md).
+# optional: where no C compiler or Python headers are found, the install goes on without it and
+# edge uses the numpy path (the same bits, slower); `edge doctor` says which one is in use.
+# -ffp-contract=off: no fused multiply-add, which would change the masks' bits on ARM (Jetson).
+NATIVE = Extension(
+    "edge.tasks._native",
+    sources=["edge/tasks/_native.c"],
+    extra_compile_args=["-O3", "-ffp-contract=off", "-std=c99"],
+    optional=True,
+)
 
 HTTP = ["starlette>=0.37", "uvicorn>=0.29", "python-multipart>=0.0.9", "prometheus-client>=0.20"]
 
@@ -13,7 +24,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["edge", "edge.*"]),
     package_data={
-        "edge": ["py.typed", "gpu/ptx/*.ptx"],
+        "edge": ["py.typed", "gpu/ptx/*.ptx", "tasks/_native.pyi"],
         "edge.service": ["edge.service.in", "edge.example.yaml"],
         "edge.web": ["page/*.html", "page/*.css", "page/*.js"],
         "edge.tracking": ["events.schema.json"],
@@ -54,5 +65,6 @@ setup(
         # Only tools/train_fixtures.py uses these. Ultralytics is AGPL: edge/ never imports it.
         "tools": ["torch==2.14.1", "torchvision==0.29.1", "ultralytics>=8.4", "onnxslim>=0.1", "onnxruntime>=1.17"],
     },
+    ext_modules=[NATIVE],
     entry_points={"console_scripts": ["edge=edge.cli:main"]},
 )

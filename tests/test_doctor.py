@@ -259,3 +259,28 @@ def test_gst_inspect_answers_for_real_elements(element: str, exists: bool) -> No
 
 def test_without_gst_inspect_an_element_is_unknown() -> None:
     assert gst_element_exists("videotestsrc", which=lambda name: None) is None
+
+
+@pytest.mark.parametrize(
+    ("built", "env", "value", "has_fix"),
+    [
+        (True, None, "compiled", False),
+        (False, "0", "turned off by EDGE_NATIVE=0", False),
+        (False, None, "not built", True),
+    ],
+)
+def test_the_mask_kernel_says_whether_it_is_compiled(
+    monkeypatch: pytest.MonkeyPatch, built: bool, env: str | None, value: str, has_fix: bool
+) -> None:
+    from edge.doctor.report import mask_kernel_finding
+    from edge.tasks import native
+
+    if not built:
+        monkeypatch.setattr(native, "_NATIVE", None)
+    if env is None:
+        monkeypatch.delenv("EDGE_NATIVE", raising=False)
+    else:
+        monkeypatch.setenv("EDGE_NATIVE", env)
+    f = mask_kernel_finding()
+    assert value in f.value
+    assert (f.fix is not None and "python3-dev" in f.fix) if has_fix else f.fix is None

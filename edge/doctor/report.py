@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from edge.doctor.probes import (
     probe_tensorrt,
 )
 from edge.opencv_info import OpenCVInfo, import_opencv, installed_pip_opencv, on_jetson, opencv_fix
+from edge.tasks import native
 
 GST_ELEMENTS = ("nvv4l2decoder", "nvarguscamerasrc")
 
@@ -132,10 +134,24 @@ def device_findings(d: Device, state_dir: Path, engines_dir: Path) -> list[Findi
             opencv_fix(d.opencv, d.jetson, d.opencv_error),
         ),
         *(probe_gst_element(name, d.gst[name], d.jetson) for name in GST_ELEMENTS),
+        mask_kernel_finding(),
         probe_dir("state directory", state_dir),
         probe_dir("engine directory", engines_dir),
     ]
     return findings
+
+
+def mask_kernel_finding() -> Finding:
+    """Whether instance masks and outlines' JSON go through edge/tasks/_native.c (docs/masks.md)."""
+    if native.available():
+        return Finding("mask kernel", "compiled (edge.tasks._native)")
+    if os.environ.get("EDGE_NATIVE") == "0":
+        return Finding("mask kernel", "turned off by EDGE_NATIVE=0: numpy path (same masks, more CPU)")
+    return Finding(
+        "mask kernel",
+        "not built: numpy path (same masks, about twice the CPU in crowded segmentation)",
+        "apt install build-essential python3-dev, then pip install the edge package again",
+    )
 
 
 def model_findings(config: EdgeConfig, d: Device) -> tuple[list[Finding], bool]:

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
+from edge.tasks import native
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.resample import AxisTaps, Scratch, interpolate_above, linear_taps
 from edge.tasks.window_resize import AlignedAxis, Window, plan_axis, window_above
@@ -67,9 +68,13 @@ def mask_crops_from_protos(
     ay, ax = plan_axis(cy1 - cy0, H, rows), plan_axis(cx1 - cx0, W, cols)
     if style is MaskStyle.ROBOFLOW:
         cells = _proto_boxes(xyxy_net, geometry, ph, pw, (cx0, cy0, cx1, cy1))
+        if native.available():
+            return _roboflow_crops_native(coeffs32, content, cells, rows, cols, W, H)
         if ay is not None and ax is not None:
             return _roboflow_crops_aligned(coeffs32, content, cells, ay, ax, W, H)
         return _roboflow_crops(coeffs32, content, cells, rows, cols, W, H)
+    if native.available():
+        return _ultralytics_crops_native(coeffs32, content, xyxy, rows, cols, W, H)
     if ay is not None and ax is not None:
         return _ultralytics_crops_aligned(coeffs32, content, xyxy, ay, ax, W, H)
     return _ultralytics_crops(coeffs32, content, xyxy, rows, cols, W, H)
@@ -131,6 +136,30 @@ def _ultralytics_crops_aligned(
         (r0, r1), (c0, c1) = ay.cells(y0, y1), ax.cells(x0, x1)
         logits = band(coeffs[i], flat, cw, slice(r0, r1), slice(c0, c1))
         crops.append(window_above(logits, ay, ax, Window(y0, y1, x0, x1, r0, c0), 0.0))
+    return MaskCrops(win, tuple(crops), W, H)
+
+
+def _ultralytics_crops_native(
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    xyxy: npt.NDArray[np.floating],
+    rows: AxisTaps,
+    cols: AxisTaps,
+    W: int,
+    H: int,
+) -> MaskCrops:
+    """As :func:`_ultralytics_crops`, each window by the compiled kernel (:mod:`edge.tasks.native`)
+    from the logits of the whole prototype rows it reads (a contiguous product, no copy)."""
+    win = box_windows(xyxy, W, H)
+    flat, cw = row_major(content), content.shape[2]
+    crops: list[npt.NDArray[np.bool_]] = []
+    for i, (x0, y0, x1, y1) in enumerate(win.tolist()):
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+            continue
+        r0, r1 = int(rows.lo[y0]), int(rows.hi[y1 - 1]) + 1
+        logits = (coeffs[i] @ flat[:, r0 * cw : r1 * cw]).reshape(r1 - r0, cw)
+        crops.append(native.above(logits, (r0, 0), rows, cols, (y0, y1, x0, x1), 0.0))
     return MaskCrops(win, tuple(crops), W, H)
 
 
@@ -202,6 +231,37 @@ def _roboflow_crops(
         ys, xs = slice(max(ay - r0, 0), max(by - r0, 0)), slice(max(ax - c0, 0), max(bx - c0, 0))
         probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits[ys, xs]))
         crops.append(interpolate_above(probs, rs, cs, 0.5, scratch))
+    return MaskCrops(windows, tuple(crops), W, H)
+
+
+def _roboflow_crops_native(
+    coeffs: npt.NDArray[np.float32],
+    content: npt.NDArray[np.float32],
+    cells: npt.NDArray[np.int64],
+    rows: AxisTaps,
+    cols: AxisTaps,
+    W: int,
+    H: int,
+) -> MaskCrops:
+    """As :func:`_roboflow_crops`, each window by the compiled kernel (:mod:`edge.tasks.native`)."""
+    windows = np.zeros((len(coeffs), 4), dtype=np.int64)
+    crops: list[npt.NDArray[np.bool_]] = []
+    flat, cw = row_major(content), content.shape[2]
+    for i, (bx0, by0, bx1, by1) in enumerate(cells.tolist()):
+        x0, x1 = _reach(cols, bx0, bx1)
+        y0, y1 = _reach(rows, by0, by1)
+        windows[i] = (x0, y0, x1, y1)
+        if x1 <= x0 or y1 <= y0:
+            crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
+            continue
+        r0, r1 = int(rows.lo[y0]), int(rows.hi[y1 - 1]) + 1
+        c0, c1 = int(cols.lo[x0]), int(cols.hi[x1 - 1]) + 1
+        probs = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)  # zero outside the box's cells
+        ys = slice(max(by0 - r0, 0), max(min(by1, r1) - r0, 0))
+        xs = slice(max(bx0 - c0, 0), max(min(bx1, c1) - c0, 0))
+        logits = band(coeffs[i], flat, cw, slice(r0 + ys.start, r0 + ys.stop), slice(c0 + xs.start, c0 + xs.stop))
+        probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))
+        crops.append(native.above(probs, (r0, c0), rows, cols, (y0, y1, x0, x1), 0.5))
     return MaskCrops(windows, tuple(crops), W, H)
 
 

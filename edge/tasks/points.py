@@ -7,8 +7,9 @@ prediction's ``points`` is a :class:`Points`: a read-only sequence of those dict
 if someone reads it (a test, the picture renderer, a user's hook), and encoded by
 :mod:`edge.jsonfast` straight from the array, as the same bytes orjson writes for the dicts.
 
-Vertices on whole pixels (every ``accurate`` outline) are written from a table of the numbers'
-spellings, one lookup per coordinate; any other outline goes through the dicts. The JSON and
+Vertices on whole pixels (every ``accurate`` outline) are written by the compiled kernel
+(:mod:`edge.tasks.native`) or, without it, from a table of the numbers' spellings, one lookup
+per coordinate; any other outline goes through the dicts. The JSON and
 the dicts are made once and kept: the array must not change after the Points are made.
 """
 
@@ -23,6 +24,7 @@ import numpy.typing as npt
 import orjson
 
 from edge.errors import EdgeError
+from edge.tasks import native
 
 
 class _Spellings:
@@ -58,6 +60,9 @@ def points_json(xy: npt.NDArray[np.float64]) -> bytes:
 
 def outlines_json(outlines: Sequence[npt.NDArray[np.float64]]) -> list[bytes]:
     """:func:`points_json` of each outline; a frame's outlines on whole pixels in one pass."""
+    if native.available():  # one compiled pass per outline; None where it is not on whole pixels
+        written = [native.points_json(xy) for xy in outlines]
+        return [orjson.dumps(_dicts(xy)) if data is None else data for xy, data in zip(outlines, written)]
     lens = [len(xy) for xy in outlines]
     if not any(lens):
         return [b"[]" for _ in outlines]

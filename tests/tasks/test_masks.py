@@ -16,6 +16,7 @@ from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
 from edge.tasks.masks import mask_crops_from_protos
 from edge.tasks.params import InferenceParams
 from tests.helpers import GOLDEN
+from tests.tasks.kernels import kernel  # noqa: F401  (autouse: each test on both paths)
 from tests.tasks.whole_frame_masks import whole_frame_masks
 
 

@@ -11,6 +11,7 @@ import pytest
 from edge.errors import EdgeError
 from edge.jsonfast import dumps_bytes
 from edge.tasks.points import Points, frame_points, plain, points_json
+from tests.tasks.kernels import kernel  # noqa: F401  (autouse: each test on both paths)
 
 
 def _dicts(xy: list[list[float]]) -> list[dict[str, float]]:

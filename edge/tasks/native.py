@@ -1,0 +1,69 @@
+"""The compiled mask kernel (``edge/tasks/_native.c``) where the install built it.
+
+:func:`above` is :func:`edge.tasks.resample.interpolate_above` in one pass: the same float32
+operations in the same order, so the same bits, at a fraction of the CPU (docs/masks.md).
+setup.py builds it as an optional extension; without a C compiler or Python headers the
+install goes on and :func:`available` is False, and the masks take the numpy and OpenCV path.
+``EDGE_NATIVE=0`` in the environment turns it off (to compare the two paths).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.tasks.resample import AxisTaps
+
+
+def _load() -> ModuleType | None:
+    if os.environ.get("EDGE_NATIVE", "1") == "0":
+        return None
+    try:
+        from edge.tasks import _native
+    except ImportError:
+        return None
+    return _native
+
+
+_NATIVE = _load()
+
+
+def available() -> bool:
+    """Whether the compiled kernel is in use."""
+    return _NATIVE is not None
+
+
+def above(
+    values: npt.NDArray[np.float32],
+    origin: tuple[int, int],
+    rows: AxisTaps,
+    cols: AxisTaps,
+    window: tuple[int, int, int, int],
+    threshold: float,
+) -> npt.NDArray[np.bool_]:
+    """``interpolate(map, rows, cols)[y0:y1, x0:x1] > threshold`` for ``window = (y0, y1, x0,
+    x1)``, with ``rows``, ``cols`` the whole map's taps and ``values`` (C-contiguous float32)
+    holding the map's cells from ``origin = (row0, col0)`` on. Only call when :func:`available`."""
+    assert _NATIVE is not None
+    y0, y1, x0, x1 = window
+    out = np.empty((y1 - y0, x1 - x0), dtype=np.bool_)
+    _NATIVE.above(values, origin[0], origin[1], _taps(rows), _taps(cols), window, threshold, out)
+    return out
+
+
+def points_json(xy: npt.NDArray[np.float64]) -> bytes | None:
+    """The JSON of the (k, 2) vertices' ``{"x", "y"}`` dicts as orjson writes it, when every
+    coordinate is a whole number in [0, 2**31); None otherwise (or without the kernel)."""
+    if _NATIVE is None:
+        return None
+    data: bytes | None = _NATIVE.points_json(np.ascontiguousarray(xy, dtype=np.float64))
+    return data
+
+
+def _taps(
+    t: AxisTaps,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    return t.lo, t.hi, t.w0, t.w1

@@ -1,0 +1,109 @@
+"""The compiled kernel against the numpy path it replaces, and its refusals of bad arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pytest
+
+from edge.tasks import native
+from edge.tasks.resample import AxisTaps, interpolate, linear_taps
+from tests.tasks.kernels import require_native
+
+_RAW = native._NATIVE
+
+
+@pytest.fixture(autouse=True)
+def _built() -> None:
+    require_native()
+
+
+# (source cells h, w) -> (output pixels h, w), the threshold, and the output window (y0, y1, x0, x1)
+CASES = [
+    ((90, 160), (720, 1280), 0.0, (100, 340, 500, 760)),  # 8 px a cell, as a 640 model on 720p
+    ((90, 160), (1080, 1920), 0.5, (0, 1080, 1700, 1920)),  # 12 px a cell, to the frame's corner
+    ((120, 160), (2160, 3840), 0.0, (2000, 2160, 0, 37)),  # 4K
+    ((79, 101), (333, 251), 0.5, (3, 250, 7, 240)),  # odd scales no cv2.resize window aligns to
+    ((7, 5), (3, 2), 0.0, (0, 3, 0, 2)),  # downscale
+    ((16, 16), (64, 64), 0.0, (10, 10, 5, 20)),  # an empty window
+]
+
+
+def _taps(src: int, dst: int) -> AxisTaps:
+    return linear_taps(src, dst)
+
+
+@pytest.mark.parametrize(("src", "dst", "threshold", "window"), CASES)
+def test_above_is_the_numpy_paths_bits(
+    src: tuple[int, int], dst: tuple[int, int], threshold: float, window: tuple[int, int, int, int]
+) -> None:
+    rng = np.random.default_rng(sum(src) + sum(dst))
+    values = rng.normal(scale=3.0, size=src).astype(np.float32)
+    values[::7, ::5] = threshold  # exactly on the threshold: the comparison is strict
+    rows, cols = _taps(src[0], dst[0]), _taps(src[1], dst[1])
+    y0, y1, x0, x1 = window
+    want = interpolate(values, rows.window(y0, y1), cols.window(x0, x1)) > np.float32(threshold)
+    # The kernel reads a sub-array that starts at the window's first cells, as masks.py hands it.
+    r0 = int(rows.lo[y0]) if y1 > y0 else 0
+    c0 = int(cols.lo[x0]) if x1 > x0 else 0
+    got = native.above(np.ascontiguousarray(values[r0:, c0:]), (r0, c0), rows, cols, window, threshold)
+    assert got.dtype == np.bool_ and got.shape == (y1 - y0, x1 - x0)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_above_keeps_non_finite_values_as_the_numpy_path_does() -> None:
+    values = np.array([[np.nan, 1.0], [np.inf, -np.inf]], dtype=np.float32)
+    rows, cols = _taps(2, 6), _taps(2, 6)
+    with np.errstate(invalid="ignore"):
+        want = interpolate(values, rows, cols) > 0
+    np.testing.assert_array_equal(native.above(values, (0, 0), rows, cols, (0, 6, 0, 6), 0.0), want)
+
+
+def _args(values: npt.NDArray[np.float32], out: npt.NDArray[np.bool_]) -> list[object]:
+    rows, cols = _taps(4, 8), _taps(4, 8)
+    t = (rows.lo, rows.hi, rows.w0, rows.w1)
+    return [values, 0, 0, t, (cols.lo, cols.hi, cols.w0, cols.w1), (0, 8, 0, 8), 0.0, out]
+
+
+REFUSALS = [
+    ("float64 values", lambda a: a.__setitem__(0, a[0].astype(np.float64)), TypeError),
+    ("non-contiguous values", lambda a: a.__setitem__(0, np.zeros((4, 8), np.float32)[:, ::2]), ValueError),
+    ("a window past the taps", lambda a: a.__setitem__(5, (0, 9, 0, 8)), ValueError),
+    ("an output of the wrong size", lambda a: a.__setitem__(7, np.empty((8, 7), bool)), ValueError),
+    ("a read-only output", lambda a: a[7].setflags(write=False), ValueError),
+    ("values too small for the taps", lambda a: a.__setitem__(0, np.zeros((3, 4), np.float32)), IndexError),
+    ("an origin past the values", lambda a: a.__setitem__(1, 2), IndexError),
+    ("int32 indices", lambda a: a.__setitem__(3, (a[3][0].astype(np.int32), *a[3][1:])), TypeError),
+    ("taps of unequal lengths", lambda a: a.__setitem__(3, (a[3][0][:-1], *a[3][1:])), ValueError),
+]
+
+
+@pytest.mark.parametrize(("name", "spoil", "error"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_above_refuses_arguments_that_would_read_or_write_out_of_bounds(name: str, spoil, error) -> None:  # type: ignore[no-untyped-def]
+    args = _args(np.zeros((4, 4), np.float32), np.empty((8, 8), bool))
+    _RAW.above(*args)  # the unspoilt call is fine
+    spoil(args)
+    with pytest.raises(error):
+        _RAW.above(*args)
+
+
+WHOLE = [np.zeros((0, 2)), np.array([[0.0, 0.0]]), np.array([[2.0**31 - 1, 7.0], [1279.0, 719.0], [10.0, 100.0]])]
+
+
+@pytest.mark.parametrize("xy", [*WHOLE, np.random.default_rng(1).integers(0, 4000, (5000, 2)).astype(np.float64)])
+def test_points_json_is_orjsons_bytes(xy: npt.NDArray[np.float64]) -> None:
+    dicts = [{"x": float(x), "y": float(y)} for x, y in xy]
+    assert native.points_json(xy) == orjson.dumps(dicts)
+
+
+@pytest.mark.parametrize("bad", [0.5, -1.0, -0.0, np.nan, np.inf, 2.0**31, 1e300])
+def test_points_json_leaves_anything_but_whole_pixels_to_the_general_path(bad: float) -> None:
+    assert native.points_json(np.array([[3.0, 4.0], [bad, 1.0]])) is None
+
+
+def test_points_json_needs_pairs_of_float64() -> None:
+    with pytest.raises(ValueError, match="pairs"):
+        _RAW.points_json(np.zeros(3))
+    with pytest.raises(TypeError):
+        _RAW.points_json(np.zeros((2, 2), np.float32))
