@@ -37,6 +37,6 @@ def _arenas(tmp_path: Path, mode: str) -> int:
     return len(re.findall(r'<heap nr="\d+">', report.read_text()))
 
 
-def test_pipeline_threads_share_two_malloc_arenas(tmp_path: Path) -> None:
-    assert _arenas(tmp_path, "limit") <= 2
+def test_pipeline_threads_share_one_malloc_arena(tmp_path: Path) -> None:
+    assert _arenas(tmp_path, "limit") == 1
     assert _arenas(tmp_path, "default") > 2  # the probe does make glibc open more without the cap
