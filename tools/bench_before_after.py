@@ -135,6 +135,12 @@ n = max(1, len(batches))
 ms = {k: v / n * 1000 for k, v in tot.items()}
 ms["v1"] = max(0.0, ms["to_v1"] - ms["polygons"])
 out = {"ms": ms, "bytes": size / n, "instances": count / n, "frames": len(batches), "digest": digest.hexdigest()}
+# whether this checkout's compiled mask kernel ran (edge/tasks/native.py), where it has one
+spec = importlib.util.find_spec("edge.tasks.native")
+out["kernel"] = "none"
+if spec is not None and spec.origin and spec.origin.startswith(HERE + os.sep):
+    from edge.tasks import native
+    out["kernel"] = "compiled" if native.available() else "numpy"
 if mask_ious:
     q = lambda v: [float(np.percentile(v, 5)), float(np.median(v))]
     out["iou"] = {"mask": q(mask_ious), "fill": q(fill_ious)}
@@ -240,6 +246,8 @@ def _report(rounds: list[dict[str, dict[str, object]]], a: argparse.Namespace) -
         "",
         f"v1 JSON bytes a frame: before {float(str(b0['bytes'])):.0f}, after {float(str(a0['bytes'])):.0f}",
         "masks and outlines: " + ("the same bits" if b0["digest"] == a0["digest"] else "DIFFERENT"),
+        f"mask kernel: before {b0.get('kernel', 'none')}, after {a0.get('kernel', 'none')}"
+        " (EDGE_NATIVE=0 runs the numpy path)",
     ]
     return "\n".join(lines)
 
