@@ -4,9 +4,10 @@ Both styles combine each instance's coefficients with the prototypes at prototyp
 resolution (n x 160 x 160 for a 640 model: small), drop the letterbox padding, and would
 then bilinearly resize to the frame; here only the window of that resize where the mask can
 be set is computed, from the few prototype cells it reads, so the cost is the boxes' area,
-not n x the frame's: by ``cv2.resize`` over an aligned window of cells where the frame's scale
-allows (:mod:`edge.tasks.window_resize`, the common camera sizes), else by the numpy taps of
-:mod:`edge.tasks.resample`; both give the same bits.
+not n x the frame's: by the compiled kernel of :mod:`edge.tasks.native` where the install
+built it (one pass, any frame size), else by ``cv2.resize`` over an aligned window of cells
+where the frame's scale allows (:mod:`edge.tasks.window_resize`, the common camera sizes), else
+by the numpy taps of :mod:`edge.tasks.resample`; all three give the same bits.
 
 * ``ultralytics`` (Ultralytics exports): resize the logits, keep logits > 0 inside the
   box (pixel (c, r) with x0 <= c < x1, y0 <= r < y1). Interpolating logits is what
