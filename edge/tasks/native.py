@@ -54,6 +54,15 @@ def above(
     return out
 
 
+def crop_rle(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, height: int) -> str:
+    """The compressed COCO RLE counts of a ``width`` x ``height`` frame that is ``crop`` at
+    (x0, y0) and 0 elsewhere (what :func:`edge.tasks.rle.counts_to_string` writes for
+    :func:`edge.tasks.rle.encode_crop`'s counts). Only call when :func:`available`."""
+    assert _NATIVE is not None
+    text: str = _NATIVE.crop_rle(np.ascontiguousarray(crop), x0, y0, width, height)
+    return text
+
+
 def points_json(xy: npt.NDArray[np.float64]) -> bytes | None:
     """The JSON of the (k, 2) vertices' ``{"x", "y"}`` dicts as orjson writes it, when every
     coordinate is a whole number in [0, 2**31); None otherwise (or without the kernel)."""

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import EdgeError
+from edge.tasks import native
 from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
 
 _GROUP_BITS = 5
@@ -218,10 +219,20 @@ def crop_counts(masks: MaskCrops) -> list[npt.NDArray[np.int64]]:
     return counts_from_bounds_many(np.concatenate(parts), owner, len(parts), masks.width, masks.height)
 
 
-def add_rle(items: list[dict[str, Any]], runs: Sequence[npt.NDArray[np.int64]], width: int, height: int) -> None:
-    """Give each v1 item its mask's ``rle`` (from its counts over the ``width`` x ``height``
-    frame) and ``mask_format: "rle"`` instead of ``points``, in the hosted API's key order."""
-    for item, text in zip(items, counts_to_strings(runs)):
+def crop_strings(masks: MaskCrops) -> list[str]:
+    """Each mask's compressed RLE counts, encoded from its crop: by the compiled kernel where
+    the install has it (one pass down each crop's columns), else by :func:`crop_counts`."""
+    if native.available():
+        W, H = masks.width, masks.height
+        return [native.crop_rle(c, x0, y0, W, H) for (x0, y0, _, _), c in zip(masks.windows.tolist(), masks.crops)]
+    return counts_to_strings(crop_counts(masks))
+
+
+def add_rle(items: list[dict[str, Any]], texts: Sequence[str], width: int, height: int) -> None:
+    """Give each v1 item its mask's ``rle`` (its compressed counts over the ``width`` x ``height``
+    frame, :func:`counts_to_strings`) and ``mask_format: "rle"`` instead of ``points``, in the
+    hosted API's key order."""
+    for item, text in zip(items, texts):
         item["rle"] = {"size": [int(height), int(width)], "counts": text}
         item["mask_format"] = "rle"
 

@@ -88,6 +88,50 @@ def test_above_refuses_arguments_that_would_read_or_write_out_of_bounds(name: st
         _RAW.above(*args)
 
 
+# frame (W, H), crop (w, h) and where it sits; the density of set pixels
+RLE_CASES = [
+    ((1280, 720), (250, 210), (100, 40), 0.5),
+    ((64, 48), (64, 48), (0, 0), 0.6),  # the whole frame: runs go on from one column to the next
+    ((64, 48), (10, 48), (54, 0), 1.0),  # full height at the right edge: a run to the frame's end
+    ((64, 48), (10, 48), (20, 0), 1.0),  # full height inside: the run ends at the next column
+    ((64, 48), (5, 7), (0, 0), 1.0),  # from the frame's first pixel: counts start with 0
+    ((64, 48), (0, 9), (3, 3), 0.5),  # an empty crop
+    ((64, 48), (9, 9), (3, 3), 0.0),  # nothing set
+    ((3, 2), (3, 2), (0, 0), 0.5),
+]
+
+
+@pytest.mark.parametrize(("frame", "size", "at", "density"), RLE_CASES)
+def test_crop_rle_is_the_numpy_paths_string(
+    frame: tuple[int, int], size: tuple[int, int], at: tuple[int, int], density: float
+) -> None:
+    from edge.tasks.rle import counts_to_string, encode_crop
+
+    rng = np.random.default_rng(sum(frame) + sum(size))
+    for _ in range(20):
+        crop = rng.random((size[1], size[0])) < density
+        want = counts_to_string(encode_crop(crop, at[0], at[1], frame[0], frame[1]).counts)
+        assert native.crop_rle(crop, at[0], at[1], frame[0], frame[1]) == want
+
+
+@pytest.mark.parametrize(
+    ("shape", "at", "frame", "error"),
+    [
+        ((4, 4), (61, 0), (64, 48), ValueError),  # past the frame's right edge
+        ((4, 4), (0, -1), (64, 48), ValueError),
+        ((4, 4), (0, 0), (0, 48), ValueError),
+        ((2, 2, 2), (0, 0), (64, 48), ValueError),
+    ],
+)
+def test_crop_rle_refuses_a_crop_outside_its_frame(
+    shape: tuple[int, ...], at: tuple[int, int], frame: tuple[int, int], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        _RAW.crop_rle(np.ones(shape, bool), at[0], at[1], frame[0], frame[1])
+    with pytest.raises(TypeError):
+        _RAW.crop_rle(np.ones((2, 2), np.int32), 0, 0, 4, 4)
+
+
 WHOLE = [np.zeros((0, 2)), np.array([[0.0, 0.0]]), np.array([[2.0**31 - 1, 7.0], [1279.0, 719.0], [10.0, 100.0]])]
 
 

@@ -18,10 +18,12 @@ from edge.tasks.rle import (
     counts_to_string,
     counts_to_strings,
     crop_counts,
+    crop_strings,
     crops_from_v1,
     decode_crop,
     encode_crop,
 )
+from tests.tasks.kernels import kernel  # noqa: F401  (autouse: each test on both paths)
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "rle" / "pycocotools_vectors.json").read_text()
@@ -48,6 +50,16 @@ def test_a_crop_encodes_to_pycocotools_string(case: dict[str, Any]) -> None:
     rle = encode_crop(_crop(case), case["x0"], case["y0"], W, H)
     assert rle.to_v1() == {"size": [H, W], "counts": case["counts"]}
     assert int(rle.counts[1::2].sum()) == case["area"]
+
+
+@pytest.mark.parametrize("case", VECTORS, ids=[c["name"] for c in VECTORS])
+def test_a_frames_crops_encode_to_pycocotools_strings(case: dict[str, Any]) -> None:
+    """What a v1 document carries: crop_strings, the compiled kernel's where it is built."""
+    H, W = case["size"]
+    crop = _crop(case)
+    x0, y0 = case["x0"], case["y0"]
+    window = np.array([[x0, y0, x0 + crop.shape[1], y0 + crop.shape[0]]], dtype=np.int64)
+    assert crop_strings(MaskCrops(window, (crop,), W, H)) == [case["counts"]]
 
 
 @pytest.mark.parametrize("case", VECTORS, ids=[c["name"] for c in VECTORS])
