@@ -1,15 +1,18 @@
-/* edge.tasks._native: the bilinear upsample-and-threshold of an instance mask in one pass.
+/* edge.tasks._native: the hot loops of instance segmentation's post-processing, in C.
  *
- * The numpy path (edge/tasks/resample.py: interpolate_above) forms the same values in five
- * array passes, and the cv2.resize path (edge/tasks/window_resize.py) in three plus a check
- * of the pixels close to the threshold; this writes the thresholded window directly, the
- * horizontal pass once per source row, the vertical pass as two products and a compare per
- * pixel, with the GIL released. The arithmetic is the numpy path's, operation for operation,
- * in float32: each product and sum rounded (setup.py builds with -ffp-contract=off, so no
- * fused multiply-add merges a product into a sum), hence the same bits.
+ * above():       an instance's mask window, upsampled (bilinear) and thresholded in one pass.
+ *                The numpy path (edge/tasks/resample.py: interpolate_above) forms the same
+ *                values in five array passes, the cv2.resize path (edge/tasks/window_resize.py)
+ *                in three plus a check of the pixels close to the threshold. The arithmetic is
+ *                the numpy path's, operation for operation, in float32: each product and sum
+ *                rounded (setup.py builds with -ffp-contract=off, so no fused multiply-add
+ *                merges a product into a sum), hence the same bits.
+ * points_json(): an outline on whole pixels as the JSON orjson writes for its dicts.
+ * crop_rle():    a crop's COCO RLE string, as edge/tasks/rle.py and pycocotools write it.
  *
- * No NumPy C API: the arrays come in through the buffer protocol, so the module does not
- * depend on the NumPy version it was built against (JetPack needs NumPy 1.x).
+ * above() and crop_rle() release the GIL for their loops; each checks every argument before
+ * reading. No NumPy C API: the arrays come in through the buffer protocol, so the module does
+ * not depend on the NumPy version it was built against (JetPack needs NumPy 1.x).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

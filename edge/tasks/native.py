@@ -1,10 +1,12 @@
-"""The compiled mask kernel (``edge/tasks/_native.c``) where the install built it.
+"""The compiled kernels (``edge/tasks/_native.c``) where the install built them.
 
 :func:`above` is :func:`edge.tasks.resample.interpolate_above` in one pass: the same float32
-operations in the same order, so the same bits, at a fraction of the CPU (docs/masks.md).
-setup.py builds it as an optional extension; without a C compiler or Python headers the
-install goes on and :func:`available` is False, and the masks take the numpy and OpenCV path.
-``EDGE_NATIVE=0`` in the environment turns it off (to compare the two paths).
+operations in the same order, so the same bits, at a fraction of the CPU (docs/masks.md);
+:func:`points_json` and :func:`crop_rle` write an outline's JSON and a crop's COCO RLE string,
+the same bytes as :mod:`edge.tasks.points` and :mod:`edge.tasks.rle` write. setup.py builds the
+module as an optional extension; without a C compiler or Python headers the install goes on,
+:func:`available` is False and those modules take their numpy path. ``EDGE_NATIVE=0`` in the
+environment turns it off (to compare the two paths).
 """
 
 from __future__ import annotations
