@@ -149,7 +149,7 @@ def mask_kernel_finding() -> Finding:
         return Finding("mask kernel", "turned off by EDGE_NATIVE=0: numpy path (same masks, more CPU)")
     return Finding(
         "mask kernel",
-        "not built: numpy path (same masks, about twice the CPU in crowded segmentation)",
+        "not built: numpy path (same masks, 1.5 to 3 times the CPU in crowded segmentation)",
         "apt install build-essential python3-dev, then pip install the edge package again",
     )
 

@@ -221,7 +221,7 @@ def crop_counts(masks: MaskCrops) -> list[npt.NDArray[np.int64]]:
 
 def crop_strings(masks: MaskCrops) -> list[str]:
     """Each mask's compressed RLE counts, encoded from its crop: by the compiled kernel where
-    the install has it (one pass down each crop's columns), else by :func:`crop_counts`."""
+    the install has it (each crop's row changes, put in column order), else by :func:`crop_counts`."""
     if native.available():
         W, H = masks.width, masks.height
         return [native.crop_rle(c, x0, y0, W, H) for (x0, y0, _, _), c in zip(masks.windows.tolist(), masks.crops)]
