@@ -235,6 +235,25 @@ def _roboflow_crops(
     return MaskCrops(windows, tuple(crops), W, H)
 
 
+def _box_probs(
+    coeff: npt.NDArray[np.float32],
+    flat: npt.NDArray[np.float32],
+    cw: int,
+    cells: tuple[int, int, int, int],
+    box: tuple[int, int, int, int],
+) -> npt.NDArray[np.float32]:
+    """The sigmoid over prototype cells ``cells = (r0, r1, c0, c1)`` of a ``cw``-wide map, zero
+    outside the box's cells ``box = (x0, y0, x1, y1)``, as inference_models crops."""
+    r0, r1, c0, c1 = cells
+    bx0, by0, bx1, by1 = box
+    probs = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)
+    ys = slice(max(by0 - r0, 0), max(min(by1, r1) - r0, 0))
+    xs = slice(max(bx0 - c0, 0), max(min(bx1, c1) - c0, 0))
+    logits = band(coeff, flat, cw, slice(r0 + ys.start, r0 + ys.stop), slice(c0 + xs.start, c0 + xs.stop))
+    probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))
+    return probs
+
+
 def _roboflow_crops_native(
     coeffs: npt.NDArray[np.float32],
     content: npt.NDArray[np.float32],
@@ -257,11 +276,7 @@ def _roboflow_crops_native(
             continue
         r0, r1 = int(rows.lo[y0]), int(rows.hi[y1 - 1]) + 1
         c0, c1 = int(cols.lo[x0]), int(cols.hi[x1 - 1]) + 1
-        probs = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)  # zero outside the box's cells
-        ys = slice(max(by0 - r0, 0), max(min(by1, r1) - r0, 0))
-        xs = slice(max(bx0 - c0, 0), max(min(bx1, c1) - c0, 0))
-        logits = band(coeffs[i], flat, cw, slice(r0 + ys.start, r0 + ys.stop), slice(c0 + xs.start, c0 + xs.stop))
-        probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))
+        probs = _box_probs(coeffs[i], flat, cw, (r0, r1, c0, c1), (bx0, by0, bx1, by1))
         crops.append(native.above(probs, (r0, c0), rows, cols, (y0, y1, x0, x1), 0.5))
     return MaskCrops(windows, tuple(crops), W, H)
 
@@ -288,10 +303,6 @@ def _roboflow_crops_aligned(
             crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
             continue
         (r0, r1), (c0, c1) = ay.cells(y0, y1), ax.cells(x0, x1)
-        probs = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)  # zero outside the box's cells
-        ys = slice(max(by0 - r0, 0), max(min(by1, r1) - r0, 0))
-        xs = slice(max(bx0 - c0, 0), max(min(bx1, c1) - c0, 0))
-        logits = band(coeffs[i], flat, cw, slice(r0 + ys.start, r0 + ys.stop), slice(c0 + xs.start, c0 + xs.stop))
-        probs[ys, xs] = np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))
+        probs = _box_probs(coeffs[i], flat, cw, (r0, r1, c0, c1), (bx0, by0, bx1, by1))
         crops.append(window_above(probs, ay, ax, Window(y0, y1, x0, x1, r0, c0), 0.5))
     return MaskCrops(windows, tuple(crops), W, H)
