@@ -159,7 +159,7 @@ def _ultralytics_crops_native(
             crops.append(np.zeros((y1 - y0, x1 - x0), dtype=bool))
             continue
         r0, r1 = int(rows.lo[y0]), int(rows.hi[y1 - 1]) + 1
-        logits = (coeffs[i] @ flat[:, r0 * cw : r1 * cw]).reshape(r1 - r0, cw)
+        logits = band(coeffs[i], flat, cw, slice(r0, r1), slice(0, cw))  # whole rows: contiguous
         crops.append(native.above(logits, (r0, 0), rows, cols, (y0, y1, x0, x1), 0.0))
     return MaskCrops(win, tuple(crops), W, H)
 
