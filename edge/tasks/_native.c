@@ -9,24 +9,16 @@
  *                merges a product into a sum), hence the same bits.
  * points_json(): an outline on whole pixels as the JSON orjson writes for its dicts.
  * crop_rle():    a crop's COCO RLE string, as edge/tasks/rle.py and pycocotools write it.
+ * grid_outlines(): fast / tradeoff outlines, traced and placed between cells (_outlines.c).
+ * nms_ranked():  greedy NMS of ranked boxes, IoUs only against the boxes still standing (_boxes.c).
  *
  * above() and crop_rle() release the GIL for their loops; each checks every argument before
  * reading. No NumPy C API: the arrays come in through the buffer protocol, so the module does
  * not depend on the NumPy version it was built against (JetPack needs NumPy 1.x).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_native.h"
 
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-typedef struct {
-    Py_buffer view;
-    int held;
-} Buf;
-
-static void release(Buf *bufs, int n) {
+void native_release(Buf *bufs, int n) {
     for (int i = 0; i < n; i++) {
         if (bufs[i].held) {
             PyBuffer_Release(&bufs[i].view);
@@ -36,7 +28,7 @@ static void release(Buf *bufs, int n) {
 }
 
 /* A C-contiguous buffer of `itemsize`-byte items whose format is one of `formats`. */
-static int take(PyObject *obj, Buf *buf, Py_ssize_t itemsize, const char *formats, int writable, const char *what) {
+int native_take(PyObject *obj, Buf *buf, Py_ssize_t itemsize, const char *formats, int writable, const char *what) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, &buf->view, flags) != 0) {
         return -1;
@@ -71,8 +63,8 @@ typedef struct {
 } Taps;
 
 static int axis(PyObject *lo, PyObject *hi, PyObject *w0, PyObject *w1, Buf *b, Taps *t, const char *what) {
-    if (take(lo, &b[0], 8, "qlL", 0, what) || take(hi, &b[1], 8, "qlL", 0, what) || take(w0, &b[2], 4, "f", 0, what) ||
-        take(w1, &b[3], 4, "f", 0, what)) {
+    if (native_take(lo, &b[0], 8, "qlL", 0, what) || native_take(hi, &b[1], 8, "qlL", 0, what) || native_take(w0, &b[2], 4, "f", 0, what) ||
+        native_take(w1, &b[3], 4, "f", 0, what)) {
         return -1;
     }
     t->n = b[0].view.len / 8;
@@ -107,15 +99,15 @@ static PyObject *above(PyObject *self, PyObject *args) {
     Buf b[10];
     memset(b, 0, sizeof b);
     Taps rows, cols;
-    if (take(values_obj, &b[0], 4, "f", 0, "values") || axis(r[0], r[1], r[2], r[3], &b[1], &rows, "row") ||
-        axis(c[0], c[1], c[2], c[3], &b[5], &cols, "column") || take(out_obj, &b[9], 1, "?bB", 1, "out")) {
-        release(b, 10);
+    if (native_take(values_obj, &b[0], 4, "f", 0, "values") || axis(r[0], r[1], r[2], r[3], &b[1], &rows, "row") ||
+        axis(c[0], c[1], c[2], c[3], &b[5], &cols, "column") || native_take(out_obj, &b[9], 1, "?bB", 1, "out")) {
+        native_release(b, 10);
         return NULL;
     }
     Py_buffer *vv = &b[0].view;
     if (vv->ndim != 2 || y0 < 0 || y1 < y0 || y1 > rows.n || x0 < 0 || x1 < x0 || x1 > cols.n ||
         b[9].view.len != (y1 - y0) * (x1 - x0)) {
-        release(b, 10);
+        native_release(b, 10);
         PyErr_SetString(PyExc_ValueError, "above: values must be 2-D and the window inside the taps, out its size");
         return NULL;
     }
@@ -124,12 +116,12 @@ static PyObject *above(PyObject *self, PyObject *args) {
     const float *rw0 = rows.w0 + y0, *rw1 = rows.w1 + y0, *cw0 = cols.w0 + x0, *cw1 = cols.w1 + x0;
     if (!in_range(rlo, H, row0, R) || !in_range(rhi, H, row0, R) || !in_range(clo, W, col0, C) ||
         !in_range(chi, W, col0, C)) {
-        release(b, 10);
+        native_release(b, 10);
         PyErr_SetString(PyExc_IndexError, "above: the window reads cells outside values");
         return NULL;
     }
     if (H == 0 || W == 0) {
-        release(b, 10);
+        native_release(b, 10);
         Py_RETURN_NONE;
     }
     /* Only the source rows the window reads (taps are not assumed sorted). */
@@ -145,7 +137,7 @@ static PyObject *above(PyObject *self, PyObject *args) {
     if (horiz == NULL || cl == NULL) {
         free(horiz);
         free(cl);
-        release(b, 10);
+        native_release(b, 10);
         return PyErr_NoMemory();
     }
     const float *v = vv->buf;
@@ -179,7 +171,7 @@ static PyObject *above(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS;
     free(horiz);
     free(cl);
-    release(b, 10);
+    native_release(b, 10);
     Py_RETURN_NONE;
 }
 
@@ -206,13 +198,13 @@ PyDoc_STRVAR(points_json_doc,
 static PyObject *points_json(PyObject *self, PyObject *arg) {
     (void)self;
     Buf b = {0};
-    if (take(arg, &b, 8, "d", 0, "xy")) {
-        release(&b, 1);
+    if (native_take(arg, &b, 8, "d", 0, "xy")) {
+        native_release(&b, 1);
         return NULL;
     }
     const Py_ssize_t n = b.view.len / 8;
     if (n % 2) {
-        release(&b, 1);
+        native_release(&b, 1);
         PyErr_SetString(PyExc_ValueError, "points_json: xy must hold (x, y) pairs");
         return NULL;
     }
@@ -221,14 +213,14 @@ static PyObject *points_json(PyObject *self, PyObject *arg) {
         double v = xy[i];
         /* v == v rejects NaN; signbit rejects -0.0, which orjson spells "-0.0". */
         if (!(v >= 0.0 && v < 2147483648.0) || v != (double)(uint32_t)v || (v == 0.0 && 1.0 / v < 0)) {
-            release(&b, 1);
+            native_release(&b, 1);
             Py_RETURN_NONE;
         }
     }
     /* {"x":2147483647.0,"y":2147483647.0}, is 37 bytes; brackets 2. */
     PyObject *out = PyBytes_FromStringAndSize(NULL, 2 + 37 * (n / 2));
     if (out == NULL) {
-        release(&b, 1);
+        native_release(&b, 1);
         return NULL;
     }
     char *start = PyBytes_AS_STRING(out), *at = start;
@@ -245,7 +237,7 @@ static PyObject *points_json(PyObject *self, PyObject *arg) {
         at--; /* the last vertex's comma */
     }
     *at++ = ']';
-    release(&b, 1);
+    native_release(&b, 1);
     if (_PyBytes_Resize(&out, at - start) != 0) {
         return NULL;
     }
@@ -338,13 +330,13 @@ static PyObject *crop_rle(PyObject *self, PyObject *args) {
         return NULL;
     }
     Buf b = {0};
-    if (take(crop_obj, &b, 1, "?bB", 0, "crop")) {
-        release(&b, 1);
+    if (native_take(crop_obj, &b, 1, "?bB", 0, "crop")) {
+        native_release(&b, 1);
         return NULL;
     }
     Py_ssize_t h = b.view.ndim == 2 ? b.view.shape[0] : -1, w = b.view.ndim == 2 ? b.view.shape[1] : -1;
     if (h < 0 || W <= 0 || H <= 0 || x0 < 0 || y0 < 0 || x0 + w > W || y0 + h > H) {
-        release(&b, 1);
+        native_release(&b, 1);
         PyErr_SetString(PyExc_ValueError, "crop_rle: the crop must be 2-D and lie inside a non-empty frame");
         return NULL;
     }
@@ -358,7 +350,7 @@ static PyObject *crop_rle(PyObject *self, PyObject *args) {
     if (start == NULL || zero == NULL) {
         free(start);
         free(zero);
-        release(&b, 1);
+        native_release(&b, 1);
         return PyErr_NoMemory();
     }
     int64_t total = 0;
@@ -397,7 +389,7 @@ static PyObject *crop_rle(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS;
     free(start);
     free(zero);
-    release(&b, 1);
+    native_release(&b, 1);
     if (rows == NULL || r.text == NULL) {
         free(rows);
         free(r.text);
@@ -412,6 +404,8 @@ static PyObject *crop_rle(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"above", above, METH_VARARGS, above_doc},
     {"crop_rle", crop_rle, METH_VARARGS, crop_rle_doc},
+    {"grid_outlines", grid_outlines, METH_VARARGS, grid_outlines_doc},
+    {"nms_ranked", nms_ranked, METH_VARARGS, nms_ranked_doc},
     {"points_json", points_json, METH_O, points_json_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -17,3 +17,19 @@ def above(
 ) -> None: ...
 def crop_rle(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, height: int, /) -> str: ...
 def points_json(xy: npt.NDArray[np.float64], /) -> bytes | None: ...
+def grid_outlines(
+    crops: list[npt.NDArray[np.bool_]],
+    windows: npt.NDArray[np.int64],
+    field: npt.NDArray[np.float32],
+    field_windows: npt.NDArray[np.int64],
+    pixel_boxes: npt.NDArray[np.int64],
+    sx: float,
+    sy: float,
+    stride: int,
+    steps: int,
+    reach: float,
+    normal_x: npt.NDArray[np.float32],
+    normal_y: npt.NDArray[np.float32],
+    /,
+) -> tuple[bytes, bytes, bytes]: ...
+def nms_ranked(boxes: npt.NDArray[np.float64], iou: float, max_keep: int, /) -> bytes: ...

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from edge.tasks import native
+
 FloatArray = npt.NDArray[np.floating]
 
 _MATRIX_NMS_MAX = 512  # candidates up to which NMS takes all pairwise IoUs at once (2 MB)
@@ -48,6 +50,9 @@ def nms(
     span = float(np.max(xyxy)) + 1.0
     shifted = np.asarray(xyxy, dtype=np.float64) + (class_id.astype(np.float64) * span)[:, None]
     order = np.argsort(-np.asarray(scores), kind="stable")
+    if native.available():  # the same boxes, each IoU computed only while both still stand
+        kept: npt.NDArray[np.int64] = order[native.nms_ranked(shifted[order], iou, max_keep)].astype(np.int64)
+        return kept
     if len(order) <= _MATRIX_NMS_MAX:
         return _nms_matrix(shifted[order], iou, max_keep, order)
     keep: list[int] = []

@@ -46,7 +46,7 @@ from edge.tasks.masks import band, box_windows, content_cells, mask_crops_from_p
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from edge.tasks.rle import counts_from_bounds_many
-from edge.tasks.subcell import GridField, subcell_outlines, trace_cells
+from edge.tasks.subcell import GridField, traced_outlines
 from edge.tasks.window_resize import AlignedAxis, plan_axis
 
 
@@ -79,11 +79,11 @@ class GridMasks:
         pairs = list(zip(self.cells.windows.tolist(), self.cells.crops))
         if self.field is None:
             return grid_outlines([mask_to_polygon(c, (x0, y0)) for (x0, y0, _, _), c in pairs], sx, sy)
-        traced = [trace_cells(c, (x0, y0)) for (x0, y0, _, _), c in pairs]
-        out = subcell_outlines(traced, self.cells, self.field, self.width, self.height)
+        out, short = traced_outlines(self.cells, self.field, self.width, self.height)
         # One or two cells have no sides to move: their square(s) of cells it is.
-        tiny = [i for i, t in enumerate(traced) if 0 < len(t) <= 2]
-        for i, poly in zip(tiny, grid_outlines([traced[i].astype(np.float64) for i in tiny], sx, sy)):
+        tiny = [(i, t) for i, t in enumerate(short) if t is not None]
+        squares = grid_outlines([t.astype(np.float64) for _, t in tiny], sx, sy)
+        for (i, _), poly in zip(tiny, squares):
             out[i] = np.clip(poly, 0, [self.width - 1, self.height - 1])
         return out
 

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.errors import EdgeError
+from edge.tasks import native
 from edge.tasks.mask_crops import MaskCrops
 
 # One step from the cells' edge lands as close as three on the large crowd (issue 18's clip).
@@ -95,6 +96,37 @@ def trace_cells(crop: npt.NDArray[np.bool_], offset: tuple[int, int]) -> npt.NDA
     return np.asarray(max(contours, key=len), dtype=np.int64).reshape(-1, 2)
 
 
+def traced_outlines(
+    cells: MaskCrops, field: GridField, width: int, height: int
+) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.int64] | None]]:
+    """Each crop's outline in whole frame pixels (:func:`trace_cells`, then
+    :func:`subcell_outlines`), and its cell contour where that has 1 or 2 cells (None
+    otherwise): such a contour has no sides to move, and its outline here is empty. The
+    compiled kernel does both steps per crop where it is built (the same vertices)."""
+    offsets = [(x0, y0) for x0, y0, _, _ in cells.windows.tolist()]
+    if native.available():
+        sx, sy = width / cells.width, height / cells.height
+        out, lengths = native.grid_outlines(
+            cells.crops,
+            cells.windows,
+            (field.flat, field.windows, field.pixel_boxes),
+            (sx, sy),
+            _stride(sx, sy),
+            (_NEWTON_STEPS, _MAX_REACH),
+            (_NORMAL_X, _NORMAL_Y),
+        )
+        short = [trace_cells(c, o) if 0 < n <= 2 else None for c, o, n in zip(cells.crops, offsets, lengths.tolist())]
+        return out, short
+    traced = [trace_cells(c, o) for c, o in zip(cells.crops, offsets)]
+    out = subcell_outlines(traced, cells, field, width, height)
+    return out, [t if 0 < len(t) <= 2 else None for t in traced]
+
+
+def _stride(sx: float, sy: float) -> int:
+    """Every how many cells a straight run keeps a vertex."""
+    return max(1, round(_SPACING_PX / min(sx, sy)))
+
+
 def subcell_outlines(
     traced: list[npt.NDArray[np.int64]], cells: MaskCrops, field: GridField, width: int, height: int
 ) -> list[npt.NDArray[np.float64]]:
@@ -110,7 +142,7 @@ def subcell_outlines(
     px, py = P[:, 0], P[:, 1]
     ring = _Rings(lens[keep])
     nx, ny = _outward_normals(px, py, ring.nxt, ring.prv)
-    stride = max(1, round(_SPACING_PX / min(sx, sy)))
+    stride = _stride(sx, sy)
     if stride > 1:
         # A finer grid (tradeoff) needs no vertex every cell: every stride-th, and each turn.
         turn = (px[ring.nxt] - px != px - px[ring.prv]) | (py[ring.nxt] - py != py - py[ring.prv])

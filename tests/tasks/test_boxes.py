@@ -5,6 +5,7 @@ import pytest
 
 from edge.tasks import boxes
 from edge.tasks.boxes import box_iou, cxcywh_to_xyxy, nms
+from tests.tasks.kernels import kernel  # noqa: F401  (autouse: each test on both paths)
 
 
 def test_cxcywh_to_xyxy() -> None:

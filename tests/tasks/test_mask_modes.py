@@ -49,6 +49,7 @@ from edge.tasks.params import InferenceParams
 from edge.tasks.rle import Rle, decode_crop, encode_crop
 from edge.tasks.schema import INSTANCE_SEGMENTATION
 from tests.helpers import assert_v1_valid
+from tests.tasks.kernels import both_paths  # noqa: F401  (the expected documents on both paths)
 from tests.tasks.mask_mode_cases import (
     EXPECTED,
     MODES,
@@ -158,6 +159,7 @@ def _expected() -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("key", list(_expected()))
+@pytest.mark.usefixtures("both_paths")
 def test_documents_match_the_expected_ones(models: dict[str, Model], key: str) -> None:
     style, mode, fmt = key.split(" / ")
     expected = _expected()[key]

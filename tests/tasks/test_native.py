@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from edge.tasks import native
+from edge.tasks.boxes import nms
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from tests.tasks.kernels import require_native
 
@@ -151,3 +152,49 @@ def test_points_json_needs_pairs_of_float64() -> None:
         _RAW.points_json(np.zeros(3))
     with pytest.raises(TypeError):
         _RAW.points_json(np.zeros((2, 2), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "grid", "iou", "max_keep"),
+    [
+        (0, 300, 0.0, 0.7, 300),  # a crowd at the usual overlap
+        (1, 900, 20.0, 0.45, 300),  # boxes on a 20 px grid: duplicates and equal IoUs
+        (2, 600, 0.0, 0.0, 300),  # any overlap suppresses
+        (3, 600, 0.0, 1.0, 300),  # nothing does (IoU is at most 1)
+        (4, 50, 0.0, 0.5, 1),
+        (5, 50, 0.0, 0.5, 0),
+        (6, 200, 0.0, 0.5, 300),  # with zero-area boxes
+    ],
+)
+def test_the_compiled_nms_keeps_what_the_numpy_path_keeps(
+    monkeypatch: pytest.MonkeyPatch, seed: int, n: int, grid: float, iou: float, max_keep: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    lt, wh = rng.uniform(0, 500, (n, 2)), rng.uniform(2, 150, (n, 2))
+    if seed == 6:
+        wh[::4] = 0.0
+    xyxy = np.concatenate([lt, lt + wh], axis=1)
+    if grid:
+        xyxy = np.round(xyxy / grid) * grid
+    scores = np.round(rng.random(n), 1).astype(np.float32)  # ties: the ranking must stay stable
+    cls = rng.integers(0, 3, n)
+    got = nms(xyxy, scores, cls, iou, max_keep)
+    assert native.available()
+    monkeypatch.setattr(native, "_NATIVE", None)
+    np.testing.assert_array_equal(got, nms(xyxy, scores, cls, iou, max_keep))
+
+
+@pytest.mark.parametrize(
+    ("boxes_arg", "max_keep", "error"),
+    [
+        (np.zeros((3, 3)), 5, ValueError),  # not (k, 4)
+        (np.zeros((3, 4), dtype=np.float32), 5, TypeError),
+        (np.zeros((3, 4)), -1, ValueError),
+    ],
+)
+def test_the_compiled_nms_refuses_bad_arguments(
+    boxes_arg: npt.NDArray[np.floating], max_keep: int, error: type[Exception]
+) -> None:
+    assert _RAW is not None
+    with pytest.raises(error):
+        _RAW.nms_ranked(boxes_arg, 0.5, max_keep)

@@ -10,6 +10,7 @@ from edge.errors import EdgeError
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.mask_modes import GridMasks
 from edge.tasks.subcell import GridField
+from tests.tasks.kernels import kernel  # noqa: F401  (autouse: each test on both paths)
 
 GRID, SCALE = 40, 8  # a 40 x 40 grid of 8-pixel cells: fast mode's grid on a 320 px frame
 
