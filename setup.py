@@ -8,7 +8,7 @@ from setuptools import Extension, find_packages, setup
 # -ffp-contract=off: no fused multiply-add, which would change the masks' bits on ARM (Jetson).
 NATIVE = Extension(
     "edge.tasks._native",
-    sources=["edge/tasks/_native.c", "edge/tasks/_outlines.c", "edge/tasks/_boxes.c"],
+    sources=["edge/tasks/_native.c", "edge/tasks/_contours.c", "edge/tasks/_outlines.c", "edge/tasks/_boxes.c"],
     depends=["edge/tasks/_native.h"],
     extra_compile_args=["-O3", "-ffp-contract=off", "-std=c99"],
     optional=True,

@@ -9,6 +9,7 @@
  *                merges a product into a sum), hence the same bits.
  * points_json(): an outline on whole pixels as the JSON orjson writes for its dicts.
  * crop_rle():    a crop's COCO RLE string, as edge/tasks/rle.py and pycocotools write it.
+ * longest_contours(): each crop's longest outer contour, as cv2.findContours (_contours.c).
  * grid_outlines(): fast / tradeoff outlines, traced and placed between cells (_outlines.c).
  * nms_ranked():  greedy NMS of ranked boxes, IoUs only against the boxes still standing (_boxes.c).
  *
@@ -405,6 +406,7 @@ static PyMethodDef methods[] = {
     {"above", above, METH_VARARGS, above_doc},
     {"crop_rle", crop_rle, METH_VARARGS, crop_rle_doc},
     {"grid_outlines", grid_outlines, METH_VARARGS, grid_outlines_doc},
+    {"longest_contours", longest_contours, METH_VARARGS, longest_contours_doc},
     {"nms_ranked", nms_ranked, METH_VARARGS, nms_ranked_doc},
     {"points_json", points_json, METH_O, points_json_doc},
     {NULL, NULL, 0, NULL},

@@ -7,10 +7,7 @@
  * over a few thousand vertices for the placement (issue 18). Here each crop is traced and its
  * vertices placed while they are in cache.
  *
- * The trace is OpenCV's (contours_new.cpp, RETR_EXTERNAL, CHAIN_APPROX_NONE): Suzuki and Abe's
- * border following over the crop padded by a background pixel, the same start pixels, turns and
- * marks, so the same points in the same order; of equally long contours the last one met, as
- * OpenCV lists them last met first and max() keeps the first. The placement is
+ * The trace is _contours.c's (OpenCV's, CHAIN_APPROX_NONE: the same points). The placement is
  * subcell_outlines', operation for operation: float32 where numpy computes in float32, double
  * where it promotes (an int64 plus a float32 is a double), built with -ffp-contract=off, hence
  * the same vertices. tests/tasks/test_outlines_native.py holds the two paths to that.
@@ -18,144 +15,6 @@
 #include "_native.h"
 
 #include <math.h>
-
-static const int DX[8] = {1, 1, 0, -1, -1, -1, 0, 1};
-static const int DY[8] = {0, -1, -1, -1, 0, 1, 1, 1};
-static const int8_t RIGHT = (int8_t)0x82; /* OpenCV's "new | right" mark for a simple mode */
-static const int8_t NEW = 2;
-
-typedef struct {
-    int64_t *x, *y;
-    Py_ssize_t len, cap;
-} Ring;
-
-static int grow(Ring *r, Py_ssize_t need) {
-    if (need <= r->cap) {
-        return 0;
-    }
-    Py_ssize_t cap = r->cap ? r->cap : 256;
-    while (cap < need) {
-        cap *= 2;
-    }
-    int64_t *x = realloc(r->x, (size_t)cap * sizeof(int64_t));
-    if (x == NULL) {
-        return -1;
-    }
-    r->x = x;
-    int64_t *y = realloc(r->y, (size_t)cap * sizeof(int64_t));
-    if (y == NULL) {
-        return -1;
-    }
-    r->y = y;
-    r->cap = cap;
-    return 0;
-}
-
-/* Follows the outer border that starts at padded pixel (x, y) into `out` (padded coordinates),
- * marking it as OpenCV does. */
-static int follow(int8_t *img, Py_ssize_t step, Py_ssize_t x, Py_ssize_t y, Ring *out) {
-    const Py_ssize_t i0 = y * step + x;
-    Py_ssize_t i1 = i0, i3, i4 = i0;
-    int s = 4;
-    out->len = 0;
-    do {
-        s = (s - 1) & 7;
-        i1 = i0 + DX[s] + DY[s] * step;
-    } while (img[i1] == 0 && s != 4);
-    if (s == 4) { /* a lone pixel */
-        img[i0] = RIGHT;
-        if (grow(out, 1)) {
-            return -1;
-        }
-        out->x[0] = x;
-        out->y[0] = y;
-        out->len = 1;
-        return 0;
-    }
-    i3 = i0;
-    for (;;) {
-        const int s_end = s;
-        while (s < 15) {
-            ++s;
-            i4 = i3 + DX[s & 7] + DY[s & 7] * step;
-            if (img[i4] != 0) {
-                break;
-            }
-        }
-        s &= 7;
-        if ((unsigned)(s - 1) < (unsigned)s_end) {
-            img[i3] = RIGHT;
-        } else if (img[i3] == 1) {
-            img[i3] = NEW;
-        }
-        if (grow(out, out->len + 1)) {
-            return -1;
-        }
-        out->x[out->len] = x;
-        out->y[out->len] = y;
-        out->len++;
-        x += DX[s];
-        y += DY[s];
-        if (i4 == i0 && i3 == i1) {
-            break;
-        }
-        i3 = i4;
-        s = (s + 4) & 7;
-    }
-    return 0;
-}
-
-/* The crop's longest outer contour into `best` (crop coordinates); `img` scratch of
- * (h + 2) * (w + 2) bytes, `tmp` a second ring. OpenCV's raster scan for RETR_EXTERNAL: an
- * outer border starts where a 0 is followed by an unmarked 1, unless the last border met on
- * the row is one whose inside the scan is in. */
-static int trace(const uint8_t *crop, Py_ssize_t h, Py_ssize_t w, int8_t *img, Ring *tmp, Ring *best) {
-    const Py_ssize_t step = w + 2;
-    memset(img, 0, (size_t)(h + 2) * (size_t)step);
-    for (Py_ssize_t y = 0; y < h; y++) {
-        for (Py_ssize_t x = 0; x < w; x++) {
-            img[(y + 1) * step + x + 1] = crop[y * w + x] != 0;
-        }
-    }
-    best->len = 0;
-    for (Py_ssize_t y = 1; y <= h; y++) {
-        int prev = 0;
-        Py_ssize_t last = 0; /* the column of the last border met on this row */
-        const int8_t *row = img + y * step;
-        for (Py_ssize_t x = 1; x <= w; x++) {
-            const int p = row[x];
-            if (p == prev) {
-                continue;
-            }
-            if (prev == 0 && p == 1 && !(row[last] > 0)) {
-                last = x;
-                if (follow(img, step, x, y, tmp)) {
-                    return -1;
-                }
-                if (tmp->len >= best->len) {
-                    if (grow(best, tmp->len)) {
-                        return -1;
-                    }
-                    for (Py_ssize_t j = 0; j < tmp->len; j++) {
-                        best->x[j] = tmp->x[j] - 1;
-                        best->y[j] = tmp->y[j] - 1;
-                    }
-                    best->len = tmp->len;
-                }
-                prev = row[x];
-                continue;
-            }
-            if (!(prev == 0 && p == 1) && p == 0 && prev >= 1 && (prev & -2)) {
-                last = x - 1; /* a hole's border: not traced in this mode, but met */
-            }
-            prev = p;
-            if (p & -2) {
-                last = x;
-            }
-        }
-    }
-    return 0;
-}
 
 /* One instance's field (subcell.py's _Sampler, for one instance). */
 typedef struct {
@@ -371,22 +230,15 @@ PyObject *grid_outlines(PyObject *self, PyObject *args) {
     const Py_ssize_t total = b[1].view.len / 4;
     Py_ssize_t at = 0, largest = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        const int64_t *w = win + 4 * i, *fw = fwin + 4 * i;
-        if (w[2] < w[0] || w[3] < w[1] || w[0] < 0 || w[1] < 0 || fw[2] <= fw[0] || fw[3] <= fw[1]) {
-            PyErr_Format(PyExc_ValueError, "grid_outlines: window or field window %zd is empty or inverted", i);
+        const int64_t *fw = fwin + 4 * i;
+        if (fw[2] <= fw[0] || fw[3] <= fw[1]) {
+            PyErr_Format(PyExc_ValueError, "grid_outlines: field window %zd is empty or inverted", i);
             goto done;
         }
         at += (Py_ssize_t)((fw[2] - fw[0]) * (fw[3] - fw[1]));
-        if (native_take(PyList_GET_ITEM(crops_obj, i), &cb[i], 1, "?bB", 0, "crop")) {
-            goto done;
-        }
-        const Py_buffer *v = &cb[i].view;
-        if (v->ndim != 2 || v->shape[0] != w[3] - w[1] || v->shape[1] != w[2] - w[0]) {
-            PyErr_Format(PyExc_ValueError, "grid_outlines: crop %zd must be 2-D of its window's shape", i);
-            goto done;
-        }
-        const Py_ssize_t padded = (v->shape[0] + 2) * (v->shape[1] + 2);
-        largest = padded > largest ? padded : largest;
+    }
+    if (take_crops(crops_obj, win, n, cb, &largest, "grid_outlines")) {
+        goto done;
     }
     if (at != total) {
         PyErr_Format(PyExc_ValueError, "grid_outlines: the field windows cover %zd cells, the field has %zd", at, total);
@@ -412,7 +264,7 @@ PyObject *grid_outlines(PyObject *self, PyObject *args) {
         if (v->shape[0] == 0 || v->shape[1] == 0) {
             continue;
         }
-        if (trace(v->buf, v->shape[0], v->shape[1], img, &tmp, &best)) {
+        if (trace_longest(v->buf, v->shape[0], v->shape[1], crop_is_bool(v), 1, img, &tmp, &best)) {
             failed = -1;
             break;
         }

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from edge.errors import EdgeError
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
-from edge.tasks.mask_crops import MaskCrops, mask_to_polygon
+from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.masks import band, box_windows, content_cells, mask_crops_from_protos, row_major
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
@@ -76,9 +76,8 @@ class GridMasks:
         cells where the field crosses zero (:mod:`edge.tasks.subcell`), or without a field
         on the cells' edges."""
         sx, sy = self.width / self.grid_w, self.height / self.grid_h
-        pairs = list(zip(self.cells.windows.tolist(), self.cells.crops))
         if self.field is None:
-            return grid_outlines([mask_to_polygon(c, (x0, y0)) for (x0, y0, _, _), c in pairs], sx, sy)
+            return grid_outlines(self.cells.polygons(), sx, sy)
         out, short = traced_outlines(self.cells, self.field, self.width, self.height)
         # One or two cells have no sides to move: their square(s) of cells it is.
         tiny = [(i, t) for i, t in enumerate(short) if t is not None]

@@ -1,14 +1,21 @@
-"""The compiled kernels (``edge/tasks/_native.c``) where the install built them.
+"""The compiled kernels (``edge/tasks/_native.c`` and its neighbours) where the install built them.
 
-:func:`above` is :func:`edge.tasks.resample.interpolate_above` in one pass: the same float32
-operations in the same order, so the same bits, at a fraction of the CPU (docs/masks.md);
-:func:`points_json` and :func:`crop_rle` write an outline's JSON and a crop's COCO RLE string,
-the same bytes as :mod:`edge.tasks.points` and :mod:`edge.tasks.rle` write; :func:`grid_outlines`
-traces and places the ``fast`` / ``tradeoff`` outlines, the same vertices as
-:mod:`edge.tasks.subcell`; :func:`nms_ranked` is :func:`edge.tasks.boxes.nms`'s greedy walk. setup.py builds the
-module as an optional extension; without a C compiler or Python headers the install goes on,
-:func:`available` is False and those modules take their numpy path. ``EDGE_NATIVE=0`` in the
-environment turns it off (to compare the two paths).
+Each gives what the numpy / OpenCV path it stands in for gives, bit for bit, at a fraction of
+the CPU (docs/masks.md):
+
+* :func:`above`: :func:`edge.tasks.resample.interpolate_above` in one pass, the same float32
+  operations in the same order;
+* :func:`points_json`, :func:`crop_rle`: an outline's JSON and a crop's COCO RLE string, the
+  bytes :mod:`edge.tasks.points` and :mod:`edge.tasks.rle` write;
+* :func:`longest_contours`: each mask's longest outer contour, the points ``cv2.findContours``
+  gives;
+* :func:`grid_outlines`: the ``fast`` / ``tradeoff`` outlines, traced and placed as
+  :mod:`edge.tasks.subcell` places them;
+* :func:`nms_ranked`: the greedy walk of :func:`edge.tasks.boxes.nms`.
+
+setup.py builds the module as an optional extension; without a C compiler or Python headers
+the install goes on, :func:`available` is False and those modules take their numpy path.
+``EDGE_NATIVE=0`` in the environment turns it off (to compare the two paths).
 """
 
 from __future__ import annotations
@@ -67,6 +74,24 @@ def crop_rle(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, height: 
     return text
 
 
+def longest_contours(
+    crops: tuple[npt.NDArray[np.bool_], ...], windows: npt.NDArray[np.int64], direct: bool
+) -> list[npt.NDArray[np.float64]]:
+    """Each crop's longest outer contour, shifted to its window's corner: what
+    :func:`edge.tasks.mask_crops.mask_to_polygon` gives (``CHAIN_APPROX_SIMPLE``), or with
+    ``direct`` every boundary pixel (``CHAIN_APPROX_NONE``). Only call when :func:`available`."""
+    assert _NATIVE is not None
+    points, counts = _NATIVE.longest_contours(list(crops), windows, direct)
+    return _split(points, counts)
+
+
+def _split(points: bytes, counts: bytes) -> list[npt.NDArray[np.float64]]:
+    """(x, y) float64 pairs cut into outlines of ``counts`` vertices each (views)."""
+    xy = np.frombuffer(points, dtype=np.float64).reshape(-1, 2)
+    ends = np.cumsum(np.frombuffer(counts, dtype=np.int64)).tolist()
+    return [xy[a:b] for a, b in zip([0, *ends[:-1]], ends)]  # np.split costs more
+
+
 def grid_outlines(
     crops: tuple[npt.NDArray[np.bool_], ...],
     windows: npt.NDArray[np.int64],
@@ -86,10 +111,7 @@ def grid_outlines(
     points, counts, traced = _NATIVE.grid_outlines(
         list(crops), windows, flat, field_windows, boxes, scale[0], scale[1], stride, newton[0], newton[1], *normals
     )
-    xy = np.frombuffer(points, dtype=np.float64).reshape(-1, 2)
-    ends = np.cumsum(np.frombuffer(counts, dtype=np.int64)).tolist()
-    outlines = [xy[a:b] for a, b in zip([0, *ends[:-1]], ends)]  # views: np.split costs more
-    return outlines, np.frombuffer(traced, dtype=np.int64)
+    return _split(points, counts), np.frombuffer(traced, dtype=np.int64)
 
 
 def nms_ranked(boxes: npt.NDArray[np.float64], iou: float, max_keep: int) -> npt.NDArray[np.int64]:

@@ -3,10 +3,13 @@ thresholded resize written into reused work areas gives the dense resize's bits.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 import edge.tasks.mask_crops as mask_crops
+from edge.tasks import native
 from edge.preprocess import PreprocessConfig, plan_geometry
 from edge.tasks.instance_segmentation import decode_instance_segmentation
 from edge.tasks.params import InferenceParams
@@ -27,14 +30,19 @@ def _crowd(n: int) -> tuple[np.ndarray, np.ndarray]:
 def test_to_v1_after_polygons_traces_each_outline_once(monkeypatch: pytest.MonkeyPatch) -> None:
     pred, protos = _crowd(6)
     r = decode_instance_segmentation(pred, protos, GEOM, ("a",), InferenceParams(confidence=0.1, overlap=0.9))
-    calls: list[int] = []
-    trace = mask_crops.mask_to_polygon
+    calls: list[int] = []  # one entry per mask traced, by OpenCV or by the compiled kernel
+    trace, trace_all = mask_crops.mask_to_polygon, native.longest_contours
 
     def counted(*args: object, **kw: object) -> np.ndarray:
         calls.append(1)
         return trace(*args, **kw)  # type: ignore[arg-type]
 
+    def counted_all(crops: tuple[np.ndarray, ...], *args: Any, **kw: Any) -> list[np.ndarray]:
+        calls.extend(1 for _ in crops)
+        return trace_all(crops, *args, **kw)
+
     monkeypatch.setattr(mask_crops, "mask_to_polygon", counted)
+    monkeypatch.setattr(native, "longest_contours", counted_all)
     first = r.polygons()
     first.clear()  # the caller's list, not the cache
     doc = r.to_v1(inference_id="x", time=0.0)
