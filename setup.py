@@ -2,13 +2,19 @@
 
 from setuptools import Extension, find_packages, setup
 
-# edge/tasks/_native.c: the instance masks' upsample-and-threshold in one pass (docs/masks.md).
+# edge/tasks/_native.c and its neighbours: instance segmentation's hot loops in C (docs/masks.md).
 # optional: where no C compiler or Python headers are found, the install goes on without it and
 # edge uses the numpy path (the same bits, slower); `edge doctor` says which one is in use.
 # -ffp-contract=off: no fused multiply-add, which would change the masks' bits on ARM (Jetson).
 NATIVE = Extension(
     "edge.tasks._native",
-    sources=["edge/tasks/_native.c", "edge/tasks/_contours.c", "edge/tasks/_outlines.c", "edge/tasks/_boxes.c"],
+    sources=[
+        "edge/tasks/_native.c",
+        "edge/tasks/_rle.c",
+        "edge/tasks/_contours.c",
+        "edge/tasks/_outlines.c",
+        "edge/tasks/_boxes.c",
+    ],
     depends=["edge/tasks/_native.h"],
     extra_compile_args=["-O3", "-ffp-contract=off", "-std=c99"],
     optional=True,

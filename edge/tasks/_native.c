@@ -8,7 +8,8 @@
  *                rounded (setup.py builds with -ffp-contract=off, so no fused multiply-add
  *                merges a product into a sum), hence the same bits.
  * points_json(): an outline on whole pixels as the JSON orjson writes for its dicts.
- * crop_rle():    a crop's COCO RLE string, as edge/tasks/rle.py and pycocotools write it.
+ * crop_rle():    a crop's COCO RLE string, as edge/tasks/rle.py and pycocotools write it (_rle.c).
+ * grid_rle():    the COCO RLE strings of fast / tradeoff masks, straight from their cells (_rle.c).
  * longest_contours(): each crop's longest outer contour, as cv2.findContours (_contours.c).
  * grid_outlines(): fast / tradeoff outlines, traced and placed between cells (_outlines.c).
  * nms_ranked():  greedy NMS of ranked boxes, IoUs only against the boxes still standing (_boxes.c).
@@ -245,167 +246,11 @@ static PyObject *points_json(PyObject *self, PyObject *arg) {
     return out;
 }
 
-/* The runs written as pycocotools' rleToString does: from the fourth count on, the difference
- * to the count two before, in 5-bit groups least significant first, 0x20 "more follows",
- * each + 48. */
-typedef struct {
-    char *text; /* room for 13 characters (a 64-bit count) per count */
-    Py_ssize_t len;
-    int64_t before[2]; /* the two counts before this one */
-    Py_ssize_t n;      /* counts written */
-    int64_t run_start;
-    int64_t pending; /* the last flip, not yet counted (cur: whether there is one) */
-    int cur;
-} Runs;
-
-static void count(Runs *r, int64_t c) {
-    int64_t x = r->n > 2 ? c - r->before[r->n % 2] : c;
-    r->before[r->n % 2] = c;
-    r->n++;
-    int more = 1;
-    while (more) {
-        int64_t g = x & 0x1f;
-        x >>= 5; /* arithmetic on negative x, as in pycocotools (gcc and clang shift signed so) */
-        more = (g & 0x10) ? x != -1 : x != 0;
-        if (more) {
-            g |= 0x20;
-        }
-        r->text[r->len++] = (char)(g + 48);
-    }
-}
-
-/* The value flips at frame position `pos`; a run of 0 length (a run down to a column's foot
- * and the next from the following column's top) cancels with its neighbour, as the two
- * positions are equal and adjacent. */
-static inline void bound(Runs *r, int64_t pos) {
-    if (r->cur && pos == r->pending) {
-        r->cur = 0; /* cancels the pending one */
-        return;
-    }
-    if (r->cur) {
-        count(r, r->pending - r->run_start);
-        r->run_start = r->pending;
-    }
-    r->pending = pos;
-    r->cur = 1;
-}
-
-/* For each column of rows a (above) and b (below), w bytes each: call f(column) where the
- * two differ (0 and not 0), 8 columns at a time where they agree. */
-#define CHANGES(a, b, w, BODY)                                                      \
-    do {                                                                            \
-        Py_ssize_t x_ = 0;                                                          \
-        for (; x_ + 8 <= (w); x_ += 8) {                                            \
-            uint64_t p_, q_;                                                        \
-            memcpy(&p_, (a) + x_, 8);                                               \
-            memcpy(&q_, (b) + x_, 8);                                               \
-            if (p_ == q_) {                                                         \
-                continue;                                                           \
-            }                                                                       \
-            for (Py_ssize_t k_ = x_; k_ < x_ + 8; k_++) {                           \
-                if (((a)[k_] != 0) != ((b)[k_] != 0)) {                             \
-                    const Py_ssize_t col = k_;                                      \
-                    BODY;                                                           \
-                }                                                                   \
-            }                                                                       \
-        }                                                                           \
-        for (; x_ < (w); x_++) {                                                    \
-            if (((a)[x_] != 0) != ((b)[x_] != 0)) {                                 \
-                const Py_ssize_t col = x_;                                          \
-                BODY;                                                               \
-            }                                                                       \
-        }                                                                           \
-    } while (0)
-
-PyDoc_STRVAR(crop_rle_doc,
-             "crop_rle(crop, x0, y0, width, height) -> str\n\n"
-             "The compressed COCO RLE counts (pycocotools' rleToString) of a width x height frame that\n"
-             "is the C-contiguous one-byte (h, w) crop (0 or not) at (x0, y0) and 0 elsewhere, the frame\n"
-             "read column-major. The crop must lie inside the frame.");
-
-static PyObject *crop_rle(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *crop_obj;
-    Py_ssize_t x0, y0, W, H;
-    if (!PyArg_ParseTuple(args, "Onnnn:crop_rle", &crop_obj, &x0, &y0, &W, &H)) {
-        return NULL;
-    }
-    Buf b = {0};
-    if (native_take(crop_obj, &b, 1, "?bB", 0, "crop")) {
-        native_release(&b, 1);
-        return NULL;
-    }
-    Py_ssize_t h = b.view.ndim == 2 ? b.view.shape[0] : -1, w = b.view.ndim == 2 ? b.view.shape[1] : -1;
-    if (h < 0 || W <= 0 || H <= 0 || x0 < 0 || y0 < 0 || x0 + w > W || y0 + h > H) {
-        native_release(&b, 1);
-        PyErr_SetString(PyExc_ValueError, "crop_rle: the crop must be 2-D and lie inside a non-empty frame");
-        return NULL;
-    }
-    const unsigned char *px = b.view.buf;
-    Runs r = {NULL, 0, {0, 0}, 0, 0, 0, 0};
-    /* Where each column changes between rows r - 1 and r (rows -1 and h are 0), found row by
-     * row 8 columns at a time, then put in column order (counted, then placed; row order is
-     * kept within a column): the frame's flips in column-major order. */
-    int64_t *start = calloc((size_t)w + 1, sizeof(int64_t));
-    unsigned char *zero = calloc((size_t)w + 1, 1);
-    if (start == NULL || zero == NULL) {
-        free(start);
-        free(zero);
-        native_release(&b, 1);
-        return PyErr_NoMemory();
-    }
-    int64_t total = 0;
-    int32_t *rows = NULL;
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t y = 0; y <= h && h > 0; y++) {
-        const unsigned char *above = y ? px + (y - 1) * w : zero, *below = y < h ? px + y * w : zero;
-        CHANGES(above, below, w, start[col + 1]++);
-    }
-    for (Py_ssize_t c = 0; c < w; c++) {
-        start[c + 1] += start[c];
-    }
-    total = start[w];
-    rows = malloc((size_t)(total > 0 ? total : 1) * sizeof(int32_t));
-    r.text = malloc((size_t)(total + 2) * 13); /* at most a count per flip, and two */
-    if (rows != NULL && r.text != NULL) {
-        for (Py_ssize_t y = 0; y <= h && h > 0; y++) {
-            const unsigned char *above = y ? px + (y - 1) * w : zero, *below = y < h ? px + y * w : zero;
-            CHANGES(above, below, w, rows[start[col]++] = (int32_t)y);
-        }
-        /* start[c] is now the end of column c's flips, start[c - 1] (0 for c = 0) their beginning */
-        for (Py_ssize_t c = 0; c < w; c++) {
-            const int64_t top = (int64_t)(x0 + c) * H + y0;
-            for (int64_t k = c ? start[c - 1] : 0; k < start[c]; k++) {
-                bound(&r, top + rows[k]);
-            }
-        }
-        if (r.cur) {
-            count(&r, r.pending - r.run_start);
-            r.run_start = r.pending;
-        }
-        if ((int64_t)W * H > r.run_start) {
-            count(&r, (int64_t)W * H - r.run_start); /* the zeros to the frame's end */
-        }
-    }
-    Py_END_ALLOW_THREADS;
-    free(start);
-    free(zero);
-    native_release(&b, 1);
-    if (rows == NULL || r.text == NULL) {
-        free(rows);
-        free(r.text);
-        return PyErr_NoMemory();
-    }
-    free(rows);
-    PyObject *out = PyUnicode_DecodeASCII(r.text, r.len, "strict");
-    free(r.text);
-    return out;
-}
-
 static PyMethodDef methods[] = {
     {"above", above, METH_VARARGS, above_doc},
     {"crop_rle", crop_rle, METH_VARARGS, crop_rle_doc},
     {"grid_outlines", grid_outlines, METH_VARARGS, grid_outlines_doc},
+    {"grid_rle", grid_rle, METH_VARARGS, grid_rle_doc},
     {"longest_contours", longest_contours, METH_VARARGS, longest_contours_doc},
     {"nms_ranked", nms_ranked, METH_VARARGS, nms_ranked_doc},
     {"points_json", points_json, METH_O, points_json_doc},

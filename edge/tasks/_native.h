@@ -1,4 +1,4 @@
-/* What edge/tasks/_native.c, _contours.c, _outlines.c and _boxes.c share: the buffer helpers, and the kernels
+/* What edge/tasks/_native.c, _rle.c, _contours.c, _outlines.c and _boxes.c share: the buffer helpers, and the kernels
  * of the other files that the module's method table names. */
 #ifndef EDGE_NATIVE_H
 #define EDGE_NATIVE_H
@@ -40,6 +40,10 @@ int take_crops(PyObject *list, const int64_t *win, Py_ssize_t n, Buf *cb, Py_ssi
 
 extern const char longest_contours_doc[];
 PyObject *longest_contours(PyObject *self, PyObject *args);
+extern const char crop_rle_doc[];
+PyObject *crop_rle(PyObject *self, PyObject *args);
+extern const char grid_rle_doc[];
+PyObject *grid_rle(PyObject *self, PyObject *args);
 extern const char grid_outlines_doc[];
 PyObject *grid_outlines(PyObject *self, PyObject *args);
 extern const char nms_ranked_doc[];

@@ -36,3 +36,10 @@ def nms_ranked(boxes: npt.NDArray[np.float64], iou: float, max_keep: int, /) -> 
 def longest_contours(
     crops: list[npt.NDArray[np.bool_]], windows: npt.NDArray[np.int64], direct: bool, /
 ) -> tuple[bytes, bytes]: ...
+def grid_rle(
+    crops: list[npt.NDArray[np.bool_]],
+    windows: npt.NDArray[np.int64],
+    col_cell: npt.NDArray[np.int64],
+    row_cell: npt.NDArray[np.int64],
+    /,
+) -> list[str]: ...

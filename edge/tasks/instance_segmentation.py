@@ -17,7 +17,7 @@ from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.mask_modes import GridMasks, decode_masks
 from edge.tasks.params import InferenceParams, MaskFormat
 from edge.tasks.points import frame_points
-from edge.tasks.rle import add_rle, counts_to_strings, crop_strings, crops_from_v1
+from edge.tasks.rle import add_rle, crop_strings, crops_from_v1
 from edge.tasks.v1 import ImageSize, envelope
 
 
@@ -62,9 +62,7 @@ class InstanceSegmentation(Detections):
         doc = envelope(self.image, inference_id, time)
         items = self._items()
         if self.mask_format == "rle":
-            texts = (
-                counts_to_strings(self.grid.rle_counts()) if self.grid is not None else crop_strings(self.mask_crops)
-            )
+            texts = self.grid.rle_strings() if self.grid is not None else crop_strings(self.mask_crops)
             add_rle(items, texts, self.image.width, self.image.height)
         else:
             for item, points in zip(items, frame_points(self.polygons())):

@@ -41,11 +41,12 @@ import numpy.typing as npt
 from edge.errors import EdgeError
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
+from edge.tasks import native
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.masks import band, box_windows, content_cells, mask_crops_from_protos, row_major
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
-from edge.tasks.rle import counts_from_bounds_many
+from edge.tasks.rle import counts_from_bounds_many, counts_to_strings
 from edge.tasks.subcell import GridField, traced_outlines
 from edge.tasks.window_resize import AlignedAxis, plan_axis
 
@@ -85,6 +86,14 @@ class GridMasks:
         for (i, _), poly in zip(tiny, squares):
             out[i] = np.clip(poly, 0, [self.width - 1, self.height - 1])
         return out
+
+    def rle_strings(self) -> list[str]:
+        """Each mask's COCO RLE string at frame resolution (:meth:`rle_counts`, written as
+        pycocotools does): by the compiled kernel where it is built, the same strings."""
+        if native.available():
+            col_cell, row_cell = _cell_of(self.width, self.grid_w), _cell_of(self.height, self.grid_h)
+            return native.grid_rle(self.cells.crops, self.cells.windows, col_cell, row_cell)
+        return counts_to_strings(self.rle_counts())
 
     def rle_counts(self) -> list[npt.NDArray[np.int64]]:
         """Each mask's COCO RLE counts at frame resolution (the pixels :meth:`to_frame` gives),

@@ -5,8 +5,9 @@ the CPU (docs/masks.md):
 
 * :func:`above`: :func:`edge.tasks.resample.interpolate_above` in one pass, the same float32
   operations in the same order;
-* :func:`points_json`, :func:`crop_rle`: an outline's JSON and a crop's COCO RLE string, the
-  bytes :mod:`edge.tasks.points` and :mod:`edge.tasks.rle` write;
+* :func:`points_json`, :func:`crop_rle`, :func:`grid_rle`: an outline's JSON and the COCO RLE
+  strings of accurate crops and of grid masks, the bytes :mod:`edge.tasks.points`,
+  :mod:`edge.tasks.rle` and :mod:`edge.tasks.mask_modes` write;
 * :func:`longest_contours`: each mask's longest outer contour, the points ``cv2.findContours``
   gives;
 * :func:`grid_outlines`: the ``fast`` / ``tradeoff`` outlines, traced and placed as
@@ -121,6 +122,20 @@ def nms_ranked(boxes: npt.NDArray[np.float64], iou: float, max_keep: int) -> npt
     assert _NATIVE is not None
     ranks = _NATIVE.nms_ranked(np.ascontiguousarray(boxes, dtype=np.float64), float(iou), max_keep)
     return np.frombuffer(ranks, dtype=np.int64)
+
+
+def grid_rle(
+    crops: tuple[npt.NDArray[np.bool_], ...],
+    windows: npt.NDArray[np.int64],
+    col_cell: npt.NDArray[np.int64],
+    row_cell: npt.NDArray[np.int64],
+) -> list[str]:
+    """The COCO RLE string of each grid mask at frame resolution, where frame pixel (x, y) takes
+    cell (``col_cell[x]``, ``row_cell[y]``): what :meth:`edge.tasks.mask_modes.GridMasks.rle_counts`
+    gives, as strings. Only call when :func:`available`."""
+    assert _NATIVE is not None
+    strings: list[str] = _NATIVE.grid_rle(list(crops), windows, col_cell, row_cell)
+    return strings
 
 
 def points_json(xy: npt.NDArray[np.float64]) -> bytes | None:

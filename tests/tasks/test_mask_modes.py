@@ -282,6 +282,7 @@ def test_frame_pixels_of_a_coarse_mode_are_built_only_when_read(models: dict[str
     ("grid_w", "grid_h", "width", "height"),
     [(16, 9, 1280, 720), (7, 5, 997, 611), (5, 5, 5, 5), (9, 8, 4, 3)],  # the last: more cells than pixels
 )
+@pytest.mark.usefixtures("both_paths")
 def test_rle_from_cells_is_the_rle_of_the_frame_pixels(grid_w: int, grid_h: int, width: int, height: int) -> None:
     rng = np.random.default_rng(grid_w)
     windows = np.array([[0, 0, grid_w, grid_h], [1, 0, 4, grid_h], [2, 1, 5, 3], [0, 2, 3, 4]], dtype=np.int64)
@@ -290,8 +291,11 @@ def test_rle_from_cells_is_the_rle_of_the_frame_pixels(grid_w: int, grid_h: int,
     )
     grid = GridMasks(MaskCrops(windows, crops, grid_w, grid_h), width, height)
     frame = grid.to_frame()
-    for counts, (x0, y0, _, _), crop in zip(grid.rle_counts(), frame.windows.tolist(), frame.crops):
-        np.testing.assert_array_equal(counts, encode_crop(crop, x0, y0, width, height).counts)
+    strings = grid.rle_strings()  # the compiled kernel's on its path
+    for counts, text, (x0, y0, _, _), crop in zip(grid.rle_counts(), strings, frame.windows.tolist(), frame.crops):
+        want = encode_crop(crop, x0, y0, width, height)
+        np.testing.assert_array_equal(counts, want.counts)
+        assert text == want.to_v1()["counts"]
 
 
 @pytest.mark.parametrize("resize", [ResizeMode.LETTERBOX, ResizeMode.STRETCH])

@@ -9,6 +9,8 @@ import pytest
 
 from edge.tasks import native
 from edge.tasks.boxes import nms
+from edge.tasks.mask_crops import MaskCrops
+from edge.tasks.mask_modes import GridMasks
 from edge.tasks.resample import AxisTaps, interpolate, linear_taps
 from tests.tasks.kernels import require_native
 
@@ -198,3 +200,40 @@ def test_the_compiled_nms_refuses_bad_arguments(
     assert _RAW is not None
     with pytest.raises(error):
         _RAW.nms_ranked(boxes_arg, 0.5, max_keep)
+
+
+@pytest.mark.parametrize(("gw", "gh", "W", "H"), [(160, 90, 1280, 720), (400, 225, 1280, 720), (37, 23, 101, 67)])
+def test_grid_rle_is_the_numpy_paths_string(gw: int, gh: int, W: int, H: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(gw)
+    windows, crops = [], []
+    for _ in range(40):
+        w, h = int(rng.integers(0, gw // 2)), int(rng.integers(0, gh // 2))
+        x0, y0 = int(rng.integers(0, gw - w + 1)), int(rng.integers(0, gh - h + 1))
+        windows.append((x0, y0, x0 + w, y0 + h))
+        crops.append(rng.random((h, w)) < rng.choice([0.0, 0.3, 0.9, 1.0]))
+    grid = GridMasks(MaskCrops(np.array(windows, dtype=np.int64), tuple(crops), gw, gh), W, H)
+    got = grid.rle_strings()
+    monkeypatch.setattr(native, "_NATIVE", None)
+    assert got == grid.rle_strings()
+
+
+def _grid_rle_args() -> list[object]:
+    return [[np.ones((2, 3), bool)], np.array([[0, 0, 3, 2]], dtype=np.int64), np.arange(8) // 2, np.arange(6) // 2]
+
+
+@pytest.mark.parametrize(
+    ("at", "value", "error"),
+    [
+        (0, [np.ones((3, 3), bool)], ValueError),  # not the window's shape
+        (1, np.array([[0, 0, 3]], dtype=np.int64), ValueError),
+        (2, np.array([0, 1, 0, 1]), ValueError),  # a map that goes back
+        (3, np.zeros(0, dtype=np.int64), ValueError),  # no frame rows
+        (3, np.arange(6, dtype=np.float64), TypeError),
+    ],
+)
+def test_grid_rle_refuses_bad_arguments(at: int, value: object, error: type[Exception]) -> None:
+    assert _RAW is not None
+    args = _grid_rle_args()
+    args[at] = value
+    with pytest.raises(error):
+        _RAW.grid_rle(*args)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import edge.tasks.mask_crops as mask_crops
-from edge.tasks import native
 from edge.preprocess import PreprocessConfig, plan_geometry
+from edge.tasks import native
 from edge.tasks.instance_segmentation import decode_instance_segmentation
 from edge.tasks.params import InferenceParams
 from edge.tasks.resample import Scratch, interpolate, interpolate_above, linear_taps
