@@ -20,6 +20,7 @@ NATIVE = Extension(
     optional=True,
 )
 
+OPENCV = "opencv-python-headless>=4.8,<5"  # see extras_require
 HTTP = ["starlette>=0.37", "uvicorn>=0.29", "python-multipart>=0.0.9", "prometheus-client>=0.20"]
 
 setup(
@@ -46,9 +47,12 @@ setup(
     extras_require={
         # OpenCV from pip (FFmpeg, no GStreamer). Not on a Jetson: it would hide JetPack's OpenCV,
         # the one built with GStreamer (hardware RTSP decode, CSI cameras); see docs/operations.md.
-        "opencv": ["opencv-python-headless>=4.8"],
+        # 4.x, as JetPack 6 ships (4.8): the suite then runs the API the device has. With 5.x
+        # from pip it had not, and missed that cv2.utils.logging is 5.x only (edge failed to
+        # import on every 4.x, JetPack's included).
+        "opencv": [OPENCV],
         # The CPU reference backend with the pip OpenCV: desktops, servers, CI.
-        "cpu": ["onnxruntime>=1.17", "opencv-python-headless>=4.8"],
+        "cpu": ["onnxruntime>=1.17", OPENCV],
         # A Jetson: ONNX Runtime for backend auto's fallback; OpenCV and TensorRT come from JetPack
         # (apt: python3-opencv, python3-libnvinfer) through a venv made with --system-site-packages.
         # JetPack's OpenCV is built against NumPy 1.x and fails to import under 2.x.

@@ -326,24 +326,27 @@ def measure_pair(
     return out
 
 
-def pipeline_peak(model_path: Path, clip: Path, streams: int, opts: BenchOptions) -> float:
+def pipeline_peak(model_path: Path, clip: Path, streams: int, opts: BenchOptions) -> tuple[float, float]:
     """Peak memory (MB) of a process that runs only the pipeline, once: the raw side of
-    :func:`measure_pair` opens the model a second time, whose arena would count too."""
+    :func:`measure_pair` opens the model a second time, whose arena would count too. The
+    high-water mark (VmHWM) and the highest anonymous part (edge/bench/memory.py)."""
+    from edge.bench.memory import AnonPeak
     from edge.pipeline.allocator import limit_malloc_arenas
     from edge.pipeline.blas import limit_blas_threads
 
     limit_blas_threads(1)
     limit_malloc_arenas()
-    _, model, instances = _open(model_path, opts, raw=False)
-    with model:
-        _pipeline_run(model, clip, streams, opts.pipelined, instances, opts.params())
-    return _peak_rss_mb()
+    with AnonPeak() as anon:
+        _, model, instances = _open(model_path, opts, raw=False)
+        with model:
+            _pipeline_run(model, clip, streams, opts.pipelined, instances, opts.params())
+    return _peak_rss_mb(), anon.peak_mb
 
 
 def _child(args: argparse.Namespace) -> int:
     opts = _options(args)
     if args.peak:
-        print(json.dumps(pipeline_peak(Path(args.model[0]), Path(args.clip), args.streams_n, opts)))
+        print(json.dumps(list(pipeline_peak(Path(args.model[0]), Path(args.clip), args.streams_n, opts))))
         return 0
     out = measure_pair(Path(args.model[0]), Path(args.clip), args.streams_n, args.frames, args.repeat, opts)
     print(json.dumps([asdict(m) for m in out]))
@@ -379,8 +382,8 @@ def _run_child(
     for data in json.loads(_child_output(cmd, model, streams)):
         data["runs"] = tuple(data.get("runs", ()))
         out.append(Measurement(**data))
-    peak = float(json.loads(_child_output([*cmd, "--peak"], model, streams)))
-    return [dataclasses.replace(m, peak_rss_mb=peak) if m.kind == "pipeline" else m for m in out]
+    peak, anon = (float(v) for v in json.loads(_child_output([*cmd, "--peak"], model, streams)))
+    return [dataclasses.replace(m, peak_rss_mb=peak, peak_anon_mb=anon) if m.kind == "pipeline" else m for m in out]
 
 
 def run_bench(

@@ -29,6 +29,7 @@ class Measurement:
     ratio_inflight: float | None = None  # pipeline: the ratio against raw in flight, when measured
     json_bytes: float = 0.0  # loop: mean v1 JSON bytes per frame (edge/bench/stages.py)
     instances_per_frame: float = 0.0  # loop: mean results per frame
+    peak_anon_mb: float = 0.0  # pipeline: the highest anonymous part of it (edge/bench/memory.py)
 
 
 def _run_label(m: Measurement) -> str:
@@ -44,7 +45,7 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
     flight = any(m.ratio_inflight is not None for m in results)
     header = (
         f"{'model':<24} {'run':<15} {'frames':>6} {'fps':>8} {'x raw':>6}{' x at once' if flight else ''}"
-        f" {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8} {'raw fps':>8}"
+        f" {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8} {'anon MB':>8} {'raw fps':>8}"
     )
     lines += [header, "-" * len(header)]
     for m in results:
@@ -56,10 +57,17 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
         p95 = f"{m.latency_p95 * 1000:.1f}" if m.kind == "pipeline" else ""
         paired = f"{m.raw_fps:.1f}" if m.raw_fps else ""
         peak = f"{m.peak_rss_mb:.0f}" if m.peak_rss_mb else ""
+        anon = f"{m.peak_anon_mb:.0f}" if m.peak_anon_mb else ""
         lines.append(
             f"{m.model:<24} {_run_label(m):<15} {m.frames:>6} {m.fps:>8.1f} {ratio:>6}{at_once} {p50:>7} {p95:>7}"
-            f" {peak:>8} {paired:>8}"
+            f" {peak:>8} {anon:>8} {paired:>8}"
         )
+    if any(m.peak_anon_mb for m in results):
+        lines += [
+            "",
+            "peak MB: the pipeline process's high-water mark (VmHWM); anon MB: the highest of its own"
+            " (anonymous) memory, without the shared libraries' pages, which vary with the page cache",
+        ]
     if flight:
         lines += [
             "",

@@ -20,11 +20,17 @@ from edge.messages import ResultMessage
 from edge.sources import Frame
 from edge.tasks.points import Points
 
-KEEP = 8  # frames held per stream
-# Answered frames kept apart from the ring above: when inference lags, the newest answered frame
-# is the oldest of the ring and new frames would push it out between a client's latest.jpg and
-# its latest.json?frame=N. References only, so these cost no copy.
-KEEP_ANSWERED = 4
+# Frames awaiting their results, per stream. They leave once answered (or once a newer frame is),
+# so these are the frames in flight, which the pipeline holds anyway; the bound is for a stalled
+# model. A file stream whose decode runs ahead has about 9 in flight (the inbox, the batches of
+# two instances): at 8, 10-15 % of its results came after their frame had gone.
+KEEP = 12
+# Answered frames kept apart from the ring above: when inference lags, new frames would push the
+# newest answered one out between a client's latest.jpg and its latest.jpg?frame=N. References
+# only, but each one pins a frame and its results beside what the pipeline holds: 4 cost 25 MB
+# more peak than 2 on issue 18's crowd. The page asks for latest.json?frame=N, which the
+# documents below answer for longer.
+KEEP_ANSWERED = 2
 # The results alone (no image) of the last answered frames, for latest.json?frame=N: a client
 # under load may ask for a picture's documents a second or more after it got the picture.
 KEEP_DOCUMENTS = 32
@@ -127,11 +133,21 @@ class LatestFrames:
             entry.results[message.model] = message
             if all(m in entry.results for m in entry.models):
                 self._newest[message.stream] = max(message.frame, self._newest.get(message.stream, -1))
+                self._settle(message.stream, message.frame)
                 answered = self._answered.setdefault(message.stream, OrderedDict())
                 answered[message.frame] = entry
                 while len(answered) > self._keep_answered:
                     answered.popitem(last=False)
                 self._keep_document(entry)
+
+    def _settle(self, stream: str, seq: int) -> None:
+        """Frame ``seq`` is answered: it and every older frame leave the ring of frames awaiting
+        results. An older frame still waiting will never be the newest answered one, and a frame
+        held after its answer would pin its pixels beside the ones the pipeline holds: about
+        50 MB of peak on a 720p segmentation stream whose decode runs ahead (issue 18)."""
+        held = self._frames.get(stream)
+        while held and next(iter(held)) <= seq:
+            held.popitem(last=False)
 
     def _keep_document(self, entry: _Held) -> None:
         """Hold an answered frame's results; the oldest go past the count or the budget."""

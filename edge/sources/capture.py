@@ -30,9 +30,20 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 import cv2  # after the environment it reads
 
-# cv2 may have been imported before the environment was set (preprocessing imports it too).
-if cv2.utils.logging.getLogLevel() > cv2.utils.logging.LOG_LEVEL_ERROR:
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+_LOG_LEVEL_ERROR = 2  # OpenCV's cv::utils::logging::LOG_LEVEL_ERROR, the same number in 4.x and 5.x
+
+
+def quiet_opencv(cv: Any) -> None:
+    """cv2 may have been imported before the environment was set (preprocessing imports it too).
+    OpenCV 5 has ``cv2.utils.logging``; 4.x (JetPack's 4.8, pip's 4.14) only ``cv2.setLogLevel``."""
+    logging_ns = getattr(getattr(cv, "utils", None), "logging", None)
+    get = getattr(logging_ns, "getLogLevel", None) or getattr(cv, "getLogLevel", None)
+    set_ = getattr(logging_ns, "setLogLevel", None) or getattr(cv, "setLogLevel", None)
+    if get is not None and set_ is not None and get() > _LOG_LEVEL_ERROR:
+        set_(_LOG_LEVEL_ERROR)
+
+
+quiet_opencv(cv2)
 
 Image = npt.NDArray[np.uint8]
 

@@ -7,13 +7,14 @@ own files are the same code at full size (tools/make_large_crowd.py).
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edge.bench.cases import LARGE_THRESHOLDS, case_thresholds, crowd_inputs, large_crowd_files
-from edge.bench.memory import peak_rss_mb
+from edge.bench.memory import AnonPeak, anon_rss_mb, peak_rss_mb
 from edge.bench.report import Measurement, format_report
 from edge.bench.stages import CPU_STAGES, STAGES, stage_profile
 from edge.errors import EdgeError
@@ -106,3 +107,20 @@ def test_peak_memory_is_the_processs_own_high_water_mark(tmp_path: Path, status:
 def test_peak_memory_without_proc_falls_back_to_rusage(tmp_path: Path) -> None:
     assert peak_rss_mb(tmp_path / "absent") > 1.0
     assert peak_rss_mb() > 1.0  # this process's real VmHWM
+
+
+def test_the_anonymous_peak_is_sampled_while_the_block_runs(tmp_path: Path) -> None:
+    """The highest RssAnon seen, not the last: a status file that rises and falls."""
+    f = tmp_path / "status"
+    f.write_text("RssAnon:\t  102400 kB\nRssFile:\t999999 kB\n")
+    assert anon_rss_mb(f) == 100.0 and anon_rss_mb(tmp_path / "absent") == 0.0
+    with AnonPeak(period_s=0.001, status=f) as sampler:
+        for kb in (307200, 204800):
+            time.sleep(0.05)
+            f.write_text(f"RssAnon:\t{kb} kB\n")
+        time.sleep(0.05)
+    assert sampler.peak_mb == 300.0
+    with AnonPeak() as real:  # this process's own
+        blob = bytearray(64 << 20)
+        time.sleep(0.05)
+    assert real.peak_mb >= 64 and len(blob) == 64 << 20

@@ -43,9 +43,9 @@ def test_only_the_last_frames_are_kept_and_older_ones_can_be_asked_for() -> None
         latest.result(_result(seq, "a"))
     newest = latest.get("cam")
     assert newest is not None and newest.frame == 4
-    older = latest.get("cam", 2)
-    assert older is not None and older.frame == 2
-    assert latest.get("cam", 1) is None
+    older = latest.get("cam", 3)
+    assert older is not None and older.frame == 3
+    assert latest.get("cam", 2) is None  # answered frames leave the ring: the last two stay
     assert latest.get("other") is None
 
 
@@ -80,11 +80,28 @@ def test_the_last_answered_frames_outlive_newer_unanswered_ones() -> None:
     older = latest.get("cam", 0)
     assert older is not None and older.frame == 0
     latest.offer(_frame(10), ("a",))
-    latest.result(_result(9, "a"))
     latest.result(_result(8, "a"))
+    latest.result(_result(9, "a"))
     assert latest.get("cam", 0) is None and latest.get("cam", 1) is None  # the last two answered are kept
     newest = latest.get("cam")
     assert newest is not None and newest.frame == 9 and latest.get("cam", 8) is not None
+
+
+def test_an_answered_frame_leaves_the_waiting_ring_with_every_older_one() -> None:
+    """Once frame N is answered, the ring of frames awaiting results holds only newer ones:
+    an older frame answered after N would never be shown, and holding it pins its pixels."""
+    latest = LatestFrames(keep=8, keep_answered=1)
+    for seq in range(5):
+        latest.offer(_frame(seq), ("a",))
+    latest.result(_result(3, "a"))
+    assert [latest.get("cam", s) is not None for s in range(5)] == [False, False, False, True, True]
+    latest.result(_result(2, "a"))  # late: its frame is gone, nothing changes
+    newest = latest.get("cam")
+    assert newest is not None and newest.frame == 3 and latest.documents("cam", 2) is None
+    latest.result(_result(4, "a"))
+    assert latest.get("cam", 3) is None  # one answered frame kept: 4
+    newest = latest.get("cam")
+    assert newest is not None and newest.frame == 4
 
 
 def test_the_results_of_an_answered_frame_outlive_its_image() -> None:

@@ -36,3 +36,38 @@ def test_a_file_over_the_pixel_bound_is_refused_at_open(small_clip: Path, max_pi
         return
     with pytest.raises(SourceError, match=r"frames are 320x240 = 0\.1 megapixels, over the limit .*smaller video"):
         open_capture(uri, CaptureOptions(max_pixels=max_pixels))
+
+
+class _Levels:
+    """The two log-level APIs of OpenCV: ``cv2.utils.logging`` (5.x) and ``cv2`` itself (4.x)."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def getLogLevel(self) -> int:  # OpenCV's names
+        return self.level
+
+    def setLogLevel(self, level: int) -> None:
+        self.level = level
+
+
+@pytest.mark.parametrize(
+    ("layout", "before", "after"),
+    [
+        ("5.x", 4, 2),  # INFO quietened to ERROR
+        ("4.x", 4, 2),  # JetPack's 4.8 and pip's 4.x have no cv2.utils.logging
+        ("4.x", 1, 1),  # already quieter than ERROR: left alone
+    ],
+)
+def test_opencv_logging_is_quietened_on_4_and_5(layout: str, before: int, after: int) -> None:
+    from types import SimpleNamespace
+
+    from edge.sources.capture import quiet_opencv
+
+    levels = _Levels(before)
+    if layout == "5.x":
+        cv = SimpleNamespace(utils=SimpleNamespace(logging=levels))
+    else:
+        cv = SimpleNamespace(utils=SimpleNamespace(), getLogLevel=levels.getLogLevel, setLogLevel=levels.setLogLevel)
+    quiet_opencv(cv)
+    assert levels.level == after
