@@ -43,8 +43,9 @@ def _run_label(m: Measurement) -> str:
 def format_report(results: Sequence[Measurement], machine: str) -> str:
     lines = [f"edge bench on {machine}", ""]
     flight = any(m.ratio_inflight is not None for m in results)
+    width = max([24, *(len(m.model) for m in results)])
     header = (
-        f"{'model':<24} {'run':<15} {'frames':>6} {'fps':>8} {'x raw':>6}{' x at once' if flight else ''}"
+        f"{'model':<{width}} {'run':<15} {'frames':>6} {'fps':>8} {'x raw':>6}{' x at once' if flight else ''}"
         f" {'p50 ms':>7} {'p95 ms':>7} {'peak MB':>8} {'anon MB':>8} {'raw fps':>8}"
     )
     lines += [header, "-" * len(header)]
@@ -59,7 +60,7 @@ def format_report(results: Sequence[Measurement], machine: str) -> str:
         peak = f"{m.peak_rss_mb:.0f}" if m.peak_rss_mb else ""
         anon = f"{m.peak_anon_mb:.0f}" if m.peak_anon_mb else ""
         lines.append(
-            f"{m.model:<24} {_run_label(m):<15} {m.frames:>6} {m.fps:>8.1f} {ratio:>6}{at_once} {p50:>7} {p95:>7}"
+            f"{m.model:<{width}} {_run_label(m):<15} {m.frames:>6} {m.fps:>8.1f} {ratio:>6}{at_once} {p50:>7} {p95:>7}"
             f" {peak:>8} {anon:>8} {paired:>8}"
         )
     if any(m.peak_anon_mb for m in results):
