@@ -17,6 +17,7 @@ NATIVE = Extension(
     ],
     depends=["edge/tasks/_native.h"],
     extra_compile_args=["-O3", "-ffp-contract=off", "-std=c99"],
+    libraries=["m"],
     optional=True,
 )
 

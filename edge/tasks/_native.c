@@ -9,7 +9,8 @@
  *                merges a product into a sum), hence the same bits.
  * points_json(): an outline on whole pixels as the JSON orjson writes for its dicts.
  * crop_rle():    a crop's COCO RLE string, as edge/tasks/rle.py and pycocotools write it (_rle.c).
- * grid_rle():    the COCO RLE strings of fast / tradeoff masks, straight from their cells (_rle.c).
+ * grid_rle():    the COCO RLE strings of grid masks, straight from their cells (_rle.c).
+ * field_rle():   fast / tradeoff masks' strings from their field, column by column (_rle.c).
  * longest_contours(): each crop's longest outer contour, as cv2.findContours (_contours.c).
  * grid_outlines(): fast / tradeoff outlines, traced and placed between cells (_outlines.c).
  * nms_ranked():  greedy NMS of ranked boxes, IoUs only against the boxes still standing (_boxes.c).
@@ -250,6 +251,7 @@ static PyMethodDef methods[] = {
     {"above", above, METH_VARARGS, above_doc},
     {"crop_rle", crop_rle, METH_VARARGS, crop_rle_doc},
     {"grid_outlines", grid_outlines, METH_VARARGS, grid_outlines_doc},
+    {"field_rle", field_rle, METH_VARARGS, field_rle_doc},
     {"grid_rle", grid_rle, METH_VARARGS, grid_rle_doc},
     {"longest_contours", longest_contours, METH_VARARGS, longest_contours_doc},
     {"nms_ranked", nms_ranked, METH_VARARGS, nms_ranked_doc},

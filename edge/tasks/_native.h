@@ -44,6 +44,8 @@ extern const char crop_rle_doc[];
 PyObject *crop_rle(PyObject *self, PyObject *args);
 extern const char grid_rle_doc[];
 PyObject *grid_rle(PyObject *self, PyObject *args);
+extern const char field_rle_doc[];
+PyObject *field_rle(PyObject *self, PyObject *args);
 extern const char grid_outlines_doc[];
 PyObject *grid_outlines(PyObject *self, PyObject *args);
 extern const char nms_ranked_doc[];

@@ -16,6 +16,16 @@ def above(
     /,
 ) -> None: ...
 def crop_rle(crop: npt.NDArray[np.bool_], x0: int, y0: int, width: int, height: int, /) -> str: ...
+def field_rle(
+    flat: npt.NDArray[np.float32],
+    windows: npt.NDArray[np.int64],
+    pixel_boxes: npt.NDArray[np.int64],
+    grid_w: int,
+    grid_h: int,
+    width: int,
+    height: int,
+    /,
+) -> list[str]: ...
 def points_json(xy: npt.NDArray[np.float64], /) -> bytes | None: ...
 def grid_outlines(
     crops: list[npt.NDArray[np.bool_]],

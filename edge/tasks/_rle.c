@@ -7,8 +7,12 @@
  *             (GridMasks.to_frame): a cell column's changes repeat in every frame column it
  *             covers, at the frame rows where its cell rows begin, so no frame-size pixels
  *             are made (what GridMasks.rle_counts does in numpy).
+ * field_rle(): fast / tradeoff masks' strings from their field resized bilinearly to the frame,
+ *             from the sign changes down each frame column (edge/tasks/field_masks.py).
  */
 #include "_native.h"
+
+#include <math.h>
 
 /* The runs written as pycocotools' rleToString does: from the fourth count on, the difference
  * to the count two before, in 5-bit groups least significant first, 0x20 "more follows",
@@ -307,5 +311,140 @@ done:
     native_release(b, 3);
     native_release(cb, (int)n);
     free(cb);
+    return out;
+}
+
+const char field_rle_doc[] =
+    "field_rle(flat, windows, pixel_boxes, grid_w, grid_h, width, height) -> list[str]\n\n"
+    "The COCO RLE string of each fast / tradeoff mask where its field, resized bilinearly to the\n"
+    "width x height frame, is above zero, cut to its box (edge/tasks/field_masks.py, the same\n"
+    "float64 operations): flat (float32) every instance's field over its window of cells,\n"
+    "row-major, one after another; windows (int64 (n, 4) x0, y0, x1, y1 in cells, inside the\n"
+    "grid_w x grid_h grid) and pixel_boxes (int64 (n, 4), frame pixels, inside the frame).";
+
+/* One instance's string into r (its text room made): per frame column of its box, the field
+ * interpolated in x at the window's cell rows into v, then a flip at each sign change. `cols`
+ * (fw * fh doubles) takes the field column by column, so each interpolation reads two
+ * contiguous columns. */
+static void field_runs(const float *f, const int64_t *win, const int64_t *box, double sx, double ry, Py_ssize_t H,
+                       double *v, double *cols, Runs *r) {
+    const int64_t ex0 = win[0], ey0 = win[1], ex1 = win[2], ey1 = win[3];
+    const int64_t fw = ex1 - ex0, fh = ey1 - ey0, py0 = box[1], py1 = box[3];
+    for (int64_t k = 0; k < fh; k++) {
+        for (int64_t c = 0; c < fw; c++) {
+            cols[c * fh + k] = (double)f[k * fw + c];
+        }
+    }
+    for (int64_t x = box[0]; x < box[2] && py0 < py1; x++) {
+        double u = ((double)x + 0.5) * sx - 0.5;
+        u = u < (double)ex0 ? (double)ex0 : u;
+        u = u > (double)(ex1 - 1) ? (double)(ex1 - 1) : u;
+        const double c0 = floor(u), a = u - c0;
+        const int64_t i0 = (int64_t)c0 - ex0, i1 = i0 + 1 < fw ? i0 + 1 : fw - 1;
+        const double *p = cols + i0 * fh, *q = cols + i1 * fh, b = 1.0 - a;
+        for (int64_t k = 0; k < fh; k++) {
+            v[k] = p[k] * b + q[k] * a;
+        }
+        const int64_t top = x * (int64_t)H;
+        if (v[0] > 0.0) {
+            bound(r, top + py0);
+        }
+        for (int64_t k = 0; k + 1 < fh; k++) {
+            if ((v[k] > 0.0) == (v[k + 1] > 0.0)) {
+                continue;
+            }
+            const double t = (double)(ey0 + k) + v[k] / (v[k] - v[k + 1]);
+            const double y = (t + 0.5) * ry - 0.5;
+            double row = v[k] > 0.0 ? ceil(y) : floor(y) + 1.0;
+            row = row < (double)py0 ? (double)py0 : row;
+            row = row > (double)py1 ? (double)py1 : row;
+            bound(r, top + (int64_t)row);
+        }
+        if (v[fh - 1] > 0.0) {
+            bound(r, top + py1);
+        }
+    }
+}
+
+PyObject *field_rle(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *flat_obj, *win_obj, *box_obj;
+    Py_ssize_t gw, gh, W, H;
+    if (!PyArg_ParseTuple(args, "OOOnnnn:field_rle", &flat_obj, &win_obj, &box_obj, &gw, &gh, &W, &H)) {
+        return NULL;
+    }
+    Buf b[3];
+    memset(b, 0, sizeof b);
+    PyObject *out = NULL;
+    double *v = NULL, *cols = NULL;
+    if (native_take(flat_obj, &b[0], 4, "f", 0, "flat") || native_take(win_obj, &b[1], 8, "qlL", 0, "windows") ||
+        native_take(box_obj, &b[2], 8, "qlL", 0, "pixel_boxes")) {
+        goto done;
+    }
+    const Py_ssize_t n = b[1].view.len / 32;
+    const int64_t *win = b[1].view.buf, *box = b[2].view.buf;
+    if (gw <= 0 || gh <= 0 || W <= 0 || H <= 0 || b[1].view.len % 32 || b[2].view.len != b[1].view.len) {
+        PyErr_SetString(PyExc_ValueError, "field_rle: windows and pixel_boxes must be (n, 4) alike, the sizes positive");
+        goto done;
+    }
+    Py_ssize_t cells = 0, tallest = 1, largest = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int64_t *w = win + 4 * i, *p = box + 4 * i;
+        if (w[0] < 0 || w[1] < 0 || w[2] > gw || w[3] > gh || w[2] <= w[0] || w[3] <= w[1] || p[0] < 0 || p[1] < 0 ||
+            p[2] > W || p[3] > H || p[2] < p[0] || p[3] < p[1]) {
+            PyErr_Format(PyExc_ValueError, "field_rle: window or box %zd is empty, inverted or outside its grid", i);
+            goto done;
+        }
+        cells += (Py_ssize_t)((w[2] - w[0]) * (w[3] - w[1]));
+        tallest = w[3] - w[1] > tallest ? (Py_ssize_t)(w[3] - w[1]) : tallest;
+        const Py_ssize_t size = (Py_ssize_t)((w[2] - w[0]) * (w[3] - w[1]));
+        largest = size > largest ? size : largest;
+    }
+    if (b[0].view.len != cells * 4) {
+        PyErr_Format(PyExc_ValueError, "field_rle: flat must hold the %zd cells of the windows", cells);
+        goto done;
+    }
+    v = malloc((size_t)tallest * sizeof(double));
+    cols = malloc((size_t)largest * sizeof(double));
+    out = v == NULL || cols == NULL ? PyErr_NoMemory() : PyList_New(n);
+    if (out == NULL) {
+        goto done;
+    }
+    const float *f = b[0].view.buf;
+    const double sx = (double)gw / (double)W, ry = (double)H / (double)gh;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const int64_t *w = win + 4 * i, *p = box + 4 * i;
+        const int64_t fh = w[3] - w[1];
+        Runs r = {NULL, 0, {0, 0}, 0, 0, 0, 0};
+        /* at most fh + 1 flips in each of the box's columns, and two */
+        r.text = malloc((size_t)((p[2] - p[0]) * (fh + 1) + 2) * 13);
+        if (r.text == NULL) {
+            Py_CLEAR(out);
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_BEGIN_ALLOW_THREADS;
+        field_runs(f, w, p, sx, ry, H, v, cols, &r);
+        if (r.cur) {
+            count(&r, r.pending - r.run_start);
+            r.run_start = r.pending;
+        }
+        if ((int64_t)W * H > r.run_start) {
+            count(&r, (int64_t)W * H - r.run_start);
+        }
+        Py_END_ALLOW_THREADS;
+        PyObject *text = PyUnicode_DecodeASCII(r.text, r.len, "strict");
+        free(r.text);
+        if (text == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, text);
+        f += (w[2] - w[0]) * fh;
+    }
+done:
+    free(v);
+    free(cols);
+    native_release(b, 3);
     return out;
 }

@@ -42,6 +42,7 @@ from edge.errors import EdgeError
 from edge.models.spec import MaskStyle
 from edge.preprocess import Geometry
 from edge.tasks import native
+from edge.tasks.field_masks import field_crops, field_rle_counts, field_rle_strings
 from edge.tasks.mask_crops import MaskCrops
 from edge.tasks.masks import band, box_windows, content_cells, mask_crops_from_protos, row_major
 from edge.tasks.params import InferenceParams
@@ -90,6 +91,11 @@ class GridMasks:
     def rle_strings(self) -> list[str]:
         """Each mask's COCO RLE string at frame resolution (:meth:`rle_counts`, written as
         pycocotools does): by the compiled kernel where it is built, the same strings."""
+        if self.field is not None:
+            f, grid, frame = self.field, (self.grid_w, self.grid_h), (self.width, self.height)
+            if native.available():
+                return native.field_rle(f.flat, f.windows, f.pixel_boxes, grid, frame)
+            return field_rle_strings(f, grid, frame)
         if native.available():
             col_cell, row_cell = _cell_of(self.width, self.grid_w), _cell_of(self.height, self.grid_h)
             return native.grid_rle(self.cells.crops, self.cells.windows, col_cell, row_cell)
@@ -99,7 +105,10 @@ class GridMasks:
         """Each mask's COCO RLE counts at frame resolution (the pixels :meth:`to_frame` gives),
         straight from the cells: a cell column's runs, their ends mapped to frame rows, repeat
         in every frame column the cell column covers, so no frame-size pixels are made. Only
-        finding each crop's changes is per instance; the rest is done for all at once."""
+        finding each crop's changes is per instance; the rest is done for all at once. With a
+        field, its mask's counts (:mod:`edge.tasks.field_masks`)."""
+        if self.field is not None:
+            return field_rle_counts(self.field, (self.grid_w, self.grid_h), (self.width, self.height))
         W, H = self.width, self.height
         n = len(self.cells)
         if n == 0:
@@ -143,7 +152,11 @@ class GridMasks:
         return counts_from_bounds_many(bounds, np.repeat(owner, k), n, W, H)
 
     def to_frame(self) -> MaskCrops:
-        """The masks at frame resolution: each frame pixel takes the cell it lies in."""
+        """The masks at frame resolution: with a field, where it is above zero resized
+        bilinearly to the frame (:mod:`edge.tasks.field_masks`); without, each frame pixel
+        takes the cell it lies in."""
+        if self.field is not None:
+            return field_crops(self.field, (self.grid_w, self.grid_h), (self.width, self.height))
         col_cell = _cell_of(self.width, self.grid_w)
         row_cell = _cell_of(self.height, self.grid_h)
         n = len(self.cells)

@@ -5,8 +5,8 @@ the CPU (docs/masks.md):
 
 * :func:`above`: :func:`edge.tasks.resample.interpolate_above` in one pass, the same float32
   operations in the same order;
-* :func:`points_json`, :func:`crop_rle`, :func:`grid_rle`: an outline's JSON and the COCO RLE
-  strings of accurate crops and of grid masks, the bytes :mod:`edge.tasks.points`,
+* :func:`points_json`, :func:`crop_rle`, :func:`grid_rle`, :func:`field_rle`: an outline's JSON
+  and the COCO RLE strings of accurate crops, of grid cells and of grid fields, the bytes :mod:`edge.tasks.points`,
   :mod:`edge.tasks.rle` and :mod:`edge.tasks.mask_modes` write;
 * :func:`longest_contours`: each mask's longest outer contour, the points ``cv2.findContours``
   gives;
@@ -135,6 +135,28 @@ def grid_rle(
     gives, as strings. Only call when :func:`available`."""
     assert _NATIVE is not None
     strings: list[str] = _NATIVE.grid_rle(list(crops), windows, col_cell, row_cell)
+    return strings
+
+
+def field_rle(
+    flat: npt.NDArray[np.float32],
+    windows: npt.NDArray[np.int64],
+    pixel_boxes: npt.NDArray[np.int64],
+    grid: tuple[int, int],
+    frame: tuple[int, int],
+) -> list[str]:
+    """The COCO RLE string of each fast / tradeoff mask from its field, what
+    :func:`edge.tasks.field_masks.field_rle_strings` gives. Only call when :func:`available`."""
+    assert _NATIVE is not None
+    strings: list[str] = _NATIVE.field_rle(
+        np.ascontiguousarray(flat, dtype=np.float32),
+        np.ascontiguousarray(windows, dtype=np.int64),
+        np.ascontiguousarray(pixel_boxes, dtype=np.int64),
+        grid[0],
+        grid[1],
+        frame[0],
+        frame[1],
+    )
     return strings
 
 
