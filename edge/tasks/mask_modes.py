@@ -20,9 +20,12 @@ cells). The model's mask style picks what is thresholded: Ultralytics exports th
 (resized) logits at 0, Roboflow packages the (resized) sigmoid at 0.5; without a resize both
 are the same cells.
 
-A frame pixel belongs to an instance when the cell its centre falls in does
-(:meth:`GridMasks.to_frame`, built only when read; :meth:`GridMasks.rle_counts` gives its RLE
-without building it): that is what RLE carries. The polygon is traced on the grid and then
+At frame resolution (what RLE carries and :meth:`GridMasks.to_frame` builds, only when read)
+an instance's mask is where its grid's field, resized bilinearly to the frame as ``accurate``
+resizes the prototypes, is above zero, cut to the box's pixels: solved for per frame column
+from the field at the cell rows (:mod:`edge.tasks.field_masks`), so no per-pixel work. For
+``fast`` that is accurate's mask but for float rounding (Ultralytics exports; a Roboflow
+package's accurate mask is cut in prototype cells). The polygon is traced on the grid and then
 placed between the cells, where the field they were thresholded from crosses zero
 (:mod:`edge.tasks.subcell`), which is where ``accurate``'s resized mask ends; so a polygon of a
 coarser mode is closer to accurate's than its own cells are. Roboflow's code scales the
