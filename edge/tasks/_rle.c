@@ -59,6 +59,29 @@ static inline void bound(Runs *r, int64_t pos) {
     r->cur = 1;
 }
 
+/* Counts the last flip and the zeros from it to the end of a frame of `size` pixels. */
+static void finish(Runs *r, int64_t size) {
+    if (r->cur) {
+        count(r, r->pending - r->run_start);
+        r->run_start = r->pending;
+    }
+    if (size > r->run_start) {
+        count(r, size - r->run_start);
+    }
+}
+
+/* Item i of the list `out` becomes r's text (freed); -1 with a Python error otherwise. */
+static int put_text(PyObject *out, Py_ssize_t i, Runs *r) {
+    PyObject *text = PyUnicode_DecodeASCII(r->text, r->len, "strict");
+    free(r->text);
+    r->text = NULL;
+    if (text == NULL) {
+        return -1;
+    }
+    PyList_SET_ITEM(out, i, text);
+    return 0;
+}
+
 /* For each column of rows a (above) and b (below), w bytes each: call f(column) where the
  * two differ (0 and not 0), 8 columns at a time where they agree. */
 #define CHANGES(a, b, w, BODY)                                                      \
@@ -148,13 +171,7 @@ PyObject *crop_rle(PyObject *self, PyObject *args) {
                 bound(&r, top + rows[k]);
             }
         }
-        if (r.cur) {
-            count(&r, r.pending - r.run_start);
-            r.run_start = r.pending;
-        }
-        if ((int64_t)W * H > r.run_start) {
-            count(&r, (int64_t)W * H - r.run_start); /* the zeros to the frame's end */
-        }
+        finish(&r, (int64_t)W * H);
     }
     Py_END_ALLOW_THREADS;
     free(start);
@@ -203,13 +220,7 @@ static void grid_runs(Py_ssize_t w, const int64_t *win, const int64_t *col_cell,
             bound(r, top + row_start[rows[k]]);
         }
     }
-    if (r->cur) {
-        count(r, r->pending - r->run_start);
-        r->run_start = r->pending;
-    }
-    if ((int64_t)W * H > r->run_start) {
-        count(r, (int64_t)W * H - r->run_start);
-    }
+    finish(r, (int64_t)W * H);
 }
 
 PyObject *grid_rle(PyObject *self, PyObject *args) {
@@ -299,13 +310,10 @@ PyObject *grid_rle(PyObject *self, PyObject *args) {
             PyErr_NoMemory();
             goto done;
         }
-        PyObject *text = PyUnicode_DecodeASCII(r.text, r.len, "strict");
-        free(r.text);
-        if (text == NULL) {
+        if (put_text(out, i, &r)) {
             Py_CLEAR(out);
             goto done;
         }
-        PyList_SET_ITEM(out, i, text);
     }
 done:
     native_release(b, 3);
@@ -425,21 +433,12 @@ PyObject *field_rle(PyObject *self, PyObject *args) {
         }
         Py_BEGIN_ALLOW_THREADS;
         field_runs(f, w, p, sx, ry, H, v, cols, &r);
-        if (r.cur) {
-            count(&r, r.pending - r.run_start);
-            r.run_start = r.pending;
-        }
-        if ((int64_t)W * H > r.run_start) {
-            count(&r, (int64_t)W * H - r.run_start);
-        }
+        finish(&r, (int64_t)W * H);
         Py_END_ALLOW_THREADS;
-        PyObject *text = PyUnicode_DecodeASCII(r.text, r.len, "strict");
-        free(r.text);
-        if (text == NULL) {
+        if (put_text(out, i, &r)) {
             Py_CLEAR(out);
             goto done;
         }
-        PyList_SET_ITEM(out, i, text);
         f += (w[2] - w[0]) * fh;
     }
 done:
