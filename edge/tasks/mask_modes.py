@@ -105,11 +105,12 @@ class GridMasks:
         return counts_to_strings(self.rle_counts())
 
     def rle_counts(self) -> list[npt.NDArray[np.int64]]:
-        """Each mask's COCO RLE counts at frame resolution (the pixels :meth:`to_frame` gives),
+        """Each mask's COCO RLE counts at frame resolution (the pixels :meth:`to_frame` gives).
+        With a field (every fast / tradeoff result), its mask's (:mod:`edge.tasks.field_masks`).
+        Without (cells standing for pixels, as :func:`edge.tasks.rle.rescale_v1` uses them),
         straight from the cells: a cell column's runs, their ends mapped to frame rows, repeat
         in every frame column the cell column covers, so no frame-size pixels are made. Only
-        finding each crop's changes is per instance; the rest is done for all at once. With a
-        field, its mask's counts (:mod:`edge.tasks.field_masks`)."""
+        finding each crop's changes is per instance; the rest is done for all at once."""
         if self.field is not None:
             return field_rle_counts(self.field, (self.grid_w, self.grid_h), (self.width, self.height))
         W, H = self.width, self.height

@@ -263,10 +263,9 @@ def rescale_v1(rle: object, width: int, height: int) -> dict[str, Any]:
 
     src = Rle.from_v1(rle)
     window, crop = decode_crop(src)
-    cells = MaskCrops(np.array([window], dtype=np.int64), (crop,), src.width, src.height)
-    frame = GridMasks(cells, width, height).to_frame()
-    x0, y0 = frame.windows[0, :2].tolist()
-    return encode_crop(frame.crops[0], x0, y0, width, height).to_v1()
+    cells = MaskCrops(np.array([window], dtype=np.int64), (np.ascontiguousarray(crop),), src.width, src.height)
+    # The source pixels are the grid's cells: its string is written from them, no frame-size mask made.
+    return {"size": [int(height), int(width)], "counts": GridMasks(cells, width, height).rle_strings()[0]}
 
 
 def rle_outline(rle: object) -> npt.NDArray[np.float64]:

@@ -22,6 +22,7 @@ from edge.tasks.rle import (
     crops_from_v1,
     decode_crop,
     encode_crop,
+    rescale_v1,
 )
 from tests.tasks.kernels import kernel  # noqa: F401  (autouse: each test on both paths)
 
@@ -129,3 +130,27 @@ def test_a_frames_masks_encoded_together_equal_each_alone() -> None:
     together = crop_counts(masks)
     assert [c.tolist() for c in together] == [c.tolist() for c in alone]
     assert together[1].tolist() == [64 * 48] and together[2].tolist() == [0, 64 * 48]
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [((320, 240), (1280, 720)), ((640, 480), (997, 611)), ((997, 611), (320, 240)), ((7, 5), (7, 5))],
+)
+def test_rescale_v1_is_the_nearest_pixel_mask_at_the_new_size(src: tuple[int, int], dst: tuple[int, int]) -> None:
+    rng = np.random.default_rng(src[0] + dst[0])
+    (w, h), (W, H) = src, dst
+    mask = np.zeros((h, w), dtype=bool)
+    mask[h // 5 : h - h // 4, w // 3 : w - 1] = rng.random((h - h // 4 - h // 5, w - 1 - w // 3)) < 0.7
+    doc = rescale_v1(encode_crop(mask, 0, 0, w, h).to_v1(), W, H)
+    # Each frame pixel takes the source pixel its centre falls in.
+    rows = np.minimum(((np.arange(H) + 0.5) * (h / H)).astype(int), h - 1)
+    cols = np.minimum(((np.arange(W) + 0.5) * (w / W)).astype(int), w - 1)
+    want = encode_crop(mask[rows][:, cols], 0, 0, W, H).to_v1()
+    assert doc == want
+
+
+@pytest.mark.parametrize("fill", [False, True])
+def test_rescale_v1_of_an_empty_or_full_mask(fill: bool) -> None:
+    mask = np.full((5, 7), fill)
+    doc = rescale_v1(encode_crop(mask, 0, 0, 7, 5).to_v1(), 14, 10)
+    assert doc == encode_crop(np.full((10, 14), fill), 0, 0, 14, 10).to_v1()
